@@ -1,0 +1,136 @@
+// Shard shared-memory layout: declared once, compiled by both AssemblyScript (assembly/)
+// and TypeScript (src/, via tsconfig "include"). Plain integer constants only, so both
+// compilers accept the file as is. See docs/internals.md for what each field means.
+//
+// A shard is one shared WebAssembly.Memory:
+//   [0, HEADER_BASE)          AssemblyScript static data (the kernel allocates nothing else there)
+//   [HEADER_BASE, +PAGE)      header: fixed fields below, then kernel-private fields
+//   ring | batch | scratch | outbox | program 0 | program 1 | arena (grows at the end)
+// Region bases and sizes are computed by the runtime at shard creation and written into
+// the header; the kernel reads them from there (it never assumes a size).
+
+export const PAGE = 65536;
+export const HEADER_BASE = 65536;
+export const LAYOUT_MAGIC = 0x444d5052; // 'DMPR'
+export const LAYOUT_VERSION = 1;
+
+// ---- header fields: byte offsets relative to HEADER_BASE ----
+export const H_MAGIC = 0; //              i32  LAYOUT_MAGIC once the runtime has written the header
+export const H_LAYOUT_VERSION = 4; //     i32
+export const H_SHARD_ID = 8; //           i32
+export const H_KERNEL_READY = 12; //      i32  set to 1 by kernel init()
+
+// Ring: single producer (main thread) / single consumer (the one task draining the shard).
+export const H_RING_BASE = 16; //         i32  absolute byte offset
+export const H_RING_SIZE = 20; //         i32  bytes, multiple of 8
+export const H_RING_WRITE = 24; //        i32  Atomics: producer offset in [0, size)
+export const H_RING_READ = 28; //         i32  Atomics: consumer offset in [0, size)
+
+// Batch: decoded events the worker writes and applyBatch() reads (BATCH_EVENT_BYTES each).
+export const H_BATCH_BASE = 32; //        i32
+export const H_BATCH_CAP = 36; //         i32  events
+
+// Scratch: argument area for setAttrs() and other calls with variable-length input.
+export const H_SCRATCH_BASE = 40; //      i32
+export const H_SCRATCH_SIZE = 44; //      i32  bytes
+
+// Outbox: linear, owned by the draining task; the main thread reads it when the task ends.
+export const H_OUT_BASE = 48; //          i32
+export const H_OUT_SIZE = 52; //          i32  bytes
+export const H_OUT_LEN = 56; //           i32  bytes written so far in the current task
+
+// Programs: two slots, written by the rule manager, switched by a PROGRAM ring record.
+export const H_PROG_BASE0 = 60; //        i32
+export const H_PROG_BASE1 = 64; //        i32
+export const H_PROG_SIZE = 68; //         i32  bytes per slot
+export const H_ACTIVE_PROG = 72; //       i32  -1 before the first program, else 0 or 1 (kernel writes)
+export const H_ACTIVE_EPOCH = 76; //      i32  epoch of the active program (kernel writes)
+
+// Arena: everything from here to the end of memory belongs to the kernel.
+export const H_ARENA_BASE = 80; //        i32
+
+// Counters (f64, written by the kernel, read by the main thread for /metrics).
+export const H_EVENTS_APPLIED = 128; //   f64  events the kernel has applied
+export const H_LATE_EVENTS = 136; //      f64  (event, feature-group) pairs skipped as late
+export const H_TRANSITIONS = 144; //      f64  transition records written
+export const H_DEVICES = 152; //          f64  device slots with state
+
+// Bytes [HEADER_BASE + H_KERNEL_PRIVATE, HEADER_BASE + PAGE) are the kernel's own.
+export const H_KERNEL_PRIVATE = 1024;
+
+// ---- ring records: 24-byte header, then payload padded to 8 bytes ----
+export const R_LEN = 0; //                u32  payload bytes (not counting header or padding)
+export const R_KIND = 4; //               u8
+export const R_FLAGS = 5; //              u8
+export const R_CONN = 8; //               u32  connection / request id for acks and errors (0: none)
+export const R_SLOT = 12; //              u32  device slot (local to the shard), NO_SLOT if none
+export const R_RECEIVED = 16; //          f64  server receive time, epoch ms (default `t`)
+export const RING_HEADER_BYTES = 24;
+
+export const RK_PAD = 0; //               skip to the ring start
+export const RK_FRAME_MSGPACK = 1; //     raw frame of a device connection (slot set)
+export const RK_FRAME_JSON = 2; //        raw JSON text frame of a device connection (slot set)
+export const RK_ROUTED = 3; //            msgpack array of [slot, t, m, v] decoded and re-routed by main
+export const RK_ATTRS = 4; //             payload: ATTR_ENTRY_BYTES entries for slot
+export const RK_REMOVE = 5; //            forget the device in slot
+export const RK_TICK = 6; //              wall-clock tick; R_RECEIVED is the wall time
+export const RK_PROGRAM = 7; //           payload: u32 program slot, u32 epoch
+export const RK_BARRIER = 8; //           no events; acked like an empty acknowledged batch
+
+export const RF_ACKED = 1; //             frame must be acked/nacked on R_CONN (seq in the frame)
+export const RF_HTTP = 2; //              frame came from POST /v1/events (answer on R_CONN)
+
+export const NO_SLOT = 0xffffffff;
+
+// ---- batch events (applyBatch input) ----
+export const BATCH_EVENT_BYTES = 24;
+export const BE_SLOT = 0; //              u32
+export const BE_METRIC = 4; //            u32  global metric id, NO_METRIC when no rule reads it
+export const BE_TS = 8; //                f64  event time, epoch ms
+export const BE_VALUE = 16; //            f64
+export const NO_METRIC = 0xffffffff;
+
+// ---- attribute entries (setAttrs input, RK_ATTRS payload) ----
+export const ATTR_ENTRY_BYTES = 16;
+export const AE_ID = 0; //                u32  global attribute id
+export const AE_KIND = 4; //              u32  ATTR_*
+export const AE_VALUE = 8; //             f64  number, or interned string id
+export const ATTR_ABSENT = 0;
+export const ATTR_NUMBER = 1;
+export const ATTR_STRING = 2;
+
+// ---- outbox records: 8-byte header, total length a multiple of 8 ----
+export const O_KIND = 0; //               u16
+export const O_LEN = 4; //                u32  total record bytes including header
+export const OK_TRANSITION = 1;
+export const OK_ACK = 2;
+export const OK_ERROR = 3;
+// transition record
+export const OT_RULE = 8; //              u32  rule index in the active program
+export const OT_SLOT = 12; //             u32  device slot
+export const OT_STATE = 16; //            u32  STATE_FIRED | STATE_CLEARED
+export const OT_EPOCH = 20; //            u32  program epoch it was evaluated under
+export const OT_TS = 24; //               f64  event time that caused the change (tick: wall time)
+export const OT_NVALUES = 32; //          u32  values that follow, in the rule's `reads` order
+export const OT_VALUES = 40; //           f64[]
+export const STATE_FIRED = 1;
+export const STATE_CLEARED = 2;
+
+// Rule states as reported by ruleState().
+export const RS_NOT_MATCHING = -1;
+export const RS_IDLE = 0;
+export const RS_PENDING = 1;
+export const RS_FIRING = 2;
+
+// ---- program binary header (see src/kernel/program.ts) ----
+export const P_MAGIC = 0; //              u32  PROGRAM_MAGIC
+export const P_EPOCH = 4; //              u32
+export const P_VERSION = 8; //            u32  rules version
+export const P_PLAN_OFF = 12; //          u32  feature plan section (kernel features)
+export const P_PLAN_LEN = 16;
+export const P_RULES_OFF = 20; //         u32  rules section (kernel rule VM)
+export const P_RULES_LEN = 24;
+export const P_META_OFF = 28; //          u32  UTF-8 JSON {metrics: string[]} for the worker
+export const P_META_LEN = 32;
+export const PROGRAM_HEADER_BYTES = 64;
+export const PROGRAM_MAGIC = 0x47525044; // 'DPRG'
