@@ -20,6 +20,8 @@ export interface ActionRecordInput {
   attrs: Record<string, string | number>;
   /** For `undeliverable`: the action that could not be delivered. */
   action?: string;
+  /** For `undeliverable`: the seq of the record that could not be delivered. */
+  ref?: number;
   /** Server receive time (epoch ms) of the frame that caused it, for latency metrics; not serialised. */
   receivedAt?: number;
 }
