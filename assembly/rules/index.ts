@@ -1,7 +1,170 @@
-// Rule VM seam (see docs/internals.md, "Seam between the feature kernel and the rule VM").
-// Until the VM lands, a program has no rules: no state, no output.
-export function rulesStateBytes(rules: usize): i32 { return 0; }
-export function rulesMaxOutBytes(rules: usize): i32 { return 0; }
-export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize, ts: f64, tau: f64, nowMs: f64, onTick: bool): void {}
-export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, newState: usize): void {}
-export function rulesState(rules: usize, slot: u32, state: usize, rule: i32): i32 { return -1; }
+// Rule VM: per-(rule, device) state machine idle → pending → firing of SPEC §4.3 over the
+// rules section (assembly/rules/format.ts). Seam with the feature kernel: docs/internals.md;
+// semantics decisions: docs/internals.md "Rule semantics decisions" and docs/rule-vm.md.
+import {
+  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_FEATURES, RH_STAMP_OFF, RH_AGE_RULES,
+  RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
+  RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR,
+  MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
+  RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
+  RULE_STATE_BASE, RULE_STATE_BYTES, RS_WORD, RS_SINCE, RS_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, SS_GEN,
+} from './format';
+import {
+  O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
+  OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
+} from '../layout';
+import { evalExpr, truthy, cachedFeature } from './eval';
+import { deviceAttr, deviceAttrIs, outboxReserve } from './host';
+
+export function rulesStateBytes(rules: usize): i32 {
+  return rules == 0 ? 0 : <i32>load<u32>(rules + RH_STATE_BYTES);
+}
+
+export function rulesMaxOutBytes(rules: usize): i32 {
+  return rules == 0 ? 0 : <i32>load<u32>(rules + RH_MAX_OUT);
+}
+
+/** Rules with `usesAge`: a tick has nothing to do for any device when there are none. */
+export function rulesAgeCount(rules: usize): i32 {
+  return rules == 0 ? 0 : <i32>load<u32>(rules + RH_AGE_RULES);
+}
+
+function matches(rules: usize, row: usize, slot: u32): bool {
+  const n = load<u32>(row + RR_MATCH_COUNT);
+  let clause = rules + <usize>load<u32>(row + RR_MATCH);
+  for (let c: u32 = 0; c < n; c++) {
+    const attr = load<u32>(clause + MC_ATTR);
+    const nv = load<u32>(clause + MC_COUNT);
+    let any = false;
+    for (let v: u32 = 0; v < nv; v++) {
+      const val = clause + <usize>MC_HEADER_BYTES + <usize>v * <usize>MV_BYTES;
+      if (deviceAttrIs(slot, attr, load<u32>(val + MV_KIND), load<f64>(val + MV_VALUE))) { any = true; break; }
+    }
+    if (!any) return false;
+    clause += <usize>MC_HEADER_BYTES + <usize>nv * <usize>MV_BYTES;
+  }
+  return true;
+}
+
+function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, state: usize, what: u32, ts: f64, nowMs: f64): void {
+  const nReads = load<u32>(row + RR_READS_COUNT);
+  const bytes = OT_VALUES + (nReads << 3);
+  const rec = outboxReserve(<i32>bytes);
+  // The kernel checks room for a whole evaluation before calling; a record that still does
+  // not fit is dropped rather than written over memory that is not the outbox.
+  if (rec == 0) return;
+  store<u16>(rec + O_KIND, <u16>OK_TRANSITION);
+  store<u16>(rec + O_KIND + 2, 0);
+  store<u32>(rec + O_LEN, bytes);
+  store<u32>(rec + OT_RULE, <u32>rule);
+  store<u32>(rec + OT_SLOT, slot);
+  store<u32>(rec + OT_STATE, what);
+  store<u32>(rec + OT_EPOCH, epoch);
+  store<f64>(rec + OT_TS, ts);
+  store<u32>(rec + OT_NVALUES, nReads);
+  store<u32>(rec + OT_NVALUES + 4, 0);
+  const reads = rules + <usize>load<u32>(row + RR_READS);
+  for (let i: u32 = 0; i < nReads; i++) {
+    const rd = reads + <usize>i * READ_BYTES;
+    const id = load<u32>(rd + RD_ID);
+    const v = load<u32>(rd + RD_KIND) == READ_FEATURE ? cachedFeature(rules, slot, state, id, nowMs) : deviceAttr(slot, id);
+    store<f64>(rec + OT_VALUES + (<usize>i << 3), v);
+  }
+}
+
+/** Starts a new evaluation: cached feature values of the previous one become stale. */
+function nextGeneration(rules: usize, state: usize): void {
+  let gen = load<u32>(state + SS_GEN) + 1;
+  if (gen == 0) {
+    // Wrapped: stamps written 2^32 evaluations ago would look fresh.
+    memory.fill(state + <usize>load<u32>(rules + RH_STAMP_OFF), 0, <usize>load<u32>(rules + RH_FEATURES) << 2);
+    gen = 1;
+  }
+  store<u32>(state + SS_GEN, gen);
+}
+
+/**
+ * Evaluates every rule of the program for one device, in program order, after an event
+ * (`ts` the event's time, `tau` the device clock after it) or on a timer tick (`onTick`:
+ * only `usesAge` rules, at rule time max(τ, now)). Writes one transition record per
+ * state change into the outbox; the caller has checked `rulesMaxOutBytes` of room.
+ */
+export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize, ts: f64, tau: f64, nowMs: f64, onTick: bool): void {
+  if (rules == 0) return;
+  const n = <i32>load<u32>(rules + RH_RULE_COUNT);
+  if (n == 0) return;
+  let t = tau;
+  if (onTick) {
+    t = tau == tau && tau > nowMs ? tau : nowMs;
+    ts = t;
+  }
+  nextGeneration(rules, state);
+  for (let i = 0; i < n; i++) {
+    const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
+    const flags = load<u32>(row + RR_FLAGS);
+    if (onTick && (flags & RULE_USES_AGE) == 0) continue;
+    const rs = state + RULE_STATE_BASE + <usize>i * RULE_STATE_BYTES;
+    const word = load<u32>(rs + RS_WORD);
+    const cur = word & RSW_STATE_MASK;
+    if (!matches(rules, row, slot)) {
+      // Leaving the selector is silent; the cooldown memory stays.
+      if (cur != RS_IDLE) store<u32>(rs + RS_WORD, word & ~RSW_STATE_MASK);
+      continue;
+    }
+    const when = truthy(evalExpr(rules, load<u32>(row + RR_WHEN), slot, state, nowMs));
+    if (cur == RS_FIRING) {
+      const clear = (flags & RULE_HAS_CLEAR) != 0
+        ? truthy(evalExpr(rules, load<u32>(row + RR_CLEAR), slot, state, nowMs))
+        : !when;
+      if (clear) {
+        store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_IDLE);
+        emit(rules, row, i, epoch, slot, state, STATE_CLEARED, ts, nowMs);
+      }
+      continue;
+    }
+    if (!when) {
+      if (cur == RS_PENDING) store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_IDLE);
+      continue;
+    }
+    let since = load<f64>(rs + RS_SINCE);
+    if (cur == RS_IDLE) {
+      since = t;
+      store<f64>(rs + RS_SINCE, t);
+    }
+    const due = t >= since + load<f64>(row + RR_FOR)
+      && ((word & RSW_FIRED) == 0 || t >= load<f64>(rs + RS_LAST_FIRE) + load<f64>(row + RR_COOLDOWN));
+    if (due) {
+      store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
+      store<f64>(rs + RS_LAST_FIRE, t);
+      emit(rules, row, i, epoch, slot, state, STATE_FIRED, ts, nowMs);
+    } else if (cur == RS_IDLE) {
+      store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_PENDING);
+    }
+  }
+}
+
+/** Per device at a program switch: rules whose key is unchanged keep their state; `newState` is zeroed. */
+export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, newState: usize): void {
+  if (newRules == 0 || oldRules == 0 || oldState == 0) return;
+  const n = <i32>load<u32>(newRules + RH_RULE_COUNT);
+  const nOld = <i32>load<u32>(oldRules + RH_RULE_COUNT);
+  for (let i = 0; i < n; i++) {
+    const prev = load<i32>(newRules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES + RR_PREV);
+    if (prev < 0 || prev >= nOld) continue;
+    memory.copy(
+      newState + RULE_STATE_BASE + <usize>i * RULE_STATE_BYTES,
+      oldState + RULE_STATE_BASE + <usize>prev * RULE_STATE_BYTES,
+      RULE_STATE_BYTES,
+    );
+  }
+}
+
+/** RS_* of one rule for one device; `state` 0 means the device has no rule state yet. */
+export function rulesState(rules: usize, slot: u32, state: usize, rule: i32): i32 {
+  if (rules == 0 || rule < 0 || rule >= <i32>load<u32>(rules + RH_RULE_COUNT)) return RS_NOT_MATCHING;
+  const row = rules + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
+  if (!matches(rules, row, slot)) return RS_NOT_MATCHING;
+  if (state == 0) return RS_IDLE;
+  const cur = load<u32>(state + RULE_STATE_BASE + <usize>rule * RULE_STATE_BYTES + RS_WORD) & RSW_STATE_MASK;
+  return cur == RS_FIRING ? RS_FIRING : cur == RS_PENDING ? RS_PENDING : RS_IDLE;
+}

@@ -1,9 +1,176 @@
-// Rules section of the program binary (see docs/internals.md). Owned by the rule VM.
-// Until the VM lands the section only says "no rules": a u32 rule count of 0.
-import type { ProgramSpec } from './program-spec.js';
+// Rules section of the program binary (layout in assembly/rules/format.ts, prose in
+// docs/rule-vm.md). Owned by the rule VM. Expressions become postfix code over f64 with
+// inline operands; `prev` (the program active in the shards when this one is installed)
+// gives each rule the index of its predecessor with the same key, so the kernel keeps its
+// state across a reload without ever seeing a string.
+import * as F from '../../assembly/rules/format.js';
+import { ATTR_NUMBER, ATTR_STRING, OT_VALUES } from '../../assembly/layout.js';
+import type { Expr, ProgramSpec, RuleSpec } from './program-spec.js';
+import { DamperError } from '../errors.js';
 
+const BINARY_OPS: Record<string, number> = {
+  '+': F.OP_ADD, '-': F.OP_SUB, '*': F.OP_MUL, '/': F.OP_DIV,
+  '<': F.OP_LT, '<=': F.OP_LE, '>': F.OP_GT, '>=': F.OP_GE, '==': F.OP_EQ, '!=': F.OP_NE,
+  and: F.OP_AND, or: F.OP_OR,
+};
+const UNARY_OPS: Record<string, number> = { abs: F.OP_ABS, neg: F.OP_NEG, not: F.OP_NOT };
+
+/** Growable little-endian byte writer; every item it writes keeps 8-byte alignment. */
+class Writer {
+  private buf = new ArrayBuffer(1024);
+  private view = new DataView(this.buf);
+  length = 0;
+
+  private ensure(bytes: number): void {
+    if (this.length + bytes <= this.buf.byteLength) return;
+    let size = this.buf.byteLength * 2;
+    while (size < this.length + bytes) size *= 2;
+    const next = new ArrayBuffer(size);
+    new Uint8Array(next).set(new Uint8Array(this.buf, 0, this.length));
+    this.buf = next;
+    this.view = new DataView(next);
+  }
+  reserve(bytes: number): number {
+    this.ensure(bytes);
+    const at = this.length;
+    new Uint8Array(this.buf, at, bytes).fill(0);
+    this.length += bytes;
+    return at;
+  }
+  u32(at: number, v: number): void { this.view.setUint32(at, v >>> 0, true); }
+  i32(at: number, v: number): void { this.view.setInt32(at, v | 0, true); }
+  f64(at: number, v: number): void { this.view.setFloat64(at, v, true); }
+  bytes(): Uint8Array { return new Uint8Array(this.buf.slice(0, this.length)); }
+}
+
+/** Appends the postfix code of `e`; returns the stack depth it needs. */
+function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
+  switch (e.op) {
+    case 'num': {
+      const at = w.reserve(F.INSN_BYTES + 8);
+      w.u32(at, F.OP_NUM);
+      w.f64(at + F.INSN_BYTES, e.value);
+      return 1;
+    }
+    case 'feature': {
+      if (!(e.index >= 0 && e.index < nFeatures)) throw badSpec(`feature index ${e.index} out of range`);
+      const at = w.reserve(F.INSN_BYTES);
+      w.u32(at, F.OP_FEATURE);
+      w.u32(at + 4, e.index);
+      return 1;
+    }
+    case 'attr': {
+      const at = w.reserve(F.INSN_BYTES);
+      w.u32(at, F.OP_ATTR);
+      w.u32(at + 4, e.attr);
+      return 1;
+    }
+    case 'abs':
+    case 'neg':
+    case 'not': {
+      const depth = emitExpr(w, e.arg, nFeatures);
+      w.u32(w.reserve(F.INSN_BYTES), UNARY_OPS[e.op]);
+      return depth;
+    }
+    default: {
+      const op = BINARY_OPS[e.op];
+      if (op === undefined) throw badSpec(`unknown expression op '${(e as { op: string }).op}'`);
+      const left = emitExpr(w, e.left, nFeatures);
+      const right = emitExpr(w, e.right, nFeatures);
+      w.u32(w.reserve(F.INSN_BYTES), op);
+      return Math.max(left, right + 1);
+    }
+  }
+}
+
+function emitCode(w: Writer, e: Expr, nFeatures: number): { at: number; depth: number } {
+  const at = w.length;
+  const depth = emitExpr(w, e, nFeatures);
+  w.u32(w.reserve(F.INSN_BYTES), F.OP_END);
+  return { at, depth };
+}
+
+function badSpec(message: string): DamperError {
+  return new DamperError('DAMPER_ERR_BAD_PROGRAM', message);
+}
+
+function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<string, number>, nFeatures: number): number {
+  const row = F.RULES_HEADER_BYTES + index * F.RULE_BYTES;
+  const when = emitCode(w, rule.when, nFeatures);
+  let depth = when.depth;
+  w.u32(row + F.RR_WHEN, when.at);
+  if (rule.clear) {
+    const clear = emitCode(w, rule.clear, nFeatures);
+    depth = Math.max(depth, clear.depth);
+    w.u32(row + F.RR_CLEAR, clear.at);
+  }
+  w.f64(row + F.RR_FOR, rule.forMs);
+  w.f64(row + F.RR_COOLDOWN, rule.cooldownMs);
+  w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0));
+  w.i32(row + F.RR_PREV, prevByKey.get(rule.key) ?? -1);
+
+  if (rule.match.length > 0) {
+    w.u32(row + F.RR_MATCH, w.length);
+    w.u32(row + F.RR_MATCH_COUNT, rule.match.length);
+    for (const clause of rule.match) {
+      const at = w.reserve(F.MC_HEADER_BYTES + clause.values.length * F.MV_BYTES);
+      w.u32(at + F.MC_ATTR, clause.attr);
+      w.u32(at + F.MC_COUNT, clause.values.length);
+      clause.values.forEach((v, i) => {
+        const vat = at + F.MC_HEADER_BYTES + i * F.MV_BYTES;
+        w.u32(vat + F.MV_KIND, v.kind === 'string' ? ATTR_STRING : ATTR_NUMBER);
+        w.f64(vat + F.MV_VALUE, v.value);
+      });
+    }
+  }
+
+  const reads = w.reserve(Math.max(1, rule.reads.length) * F.READ_BYTES);
+  w.u32(row + F.RR_READS, reads);
+  w.u32(row + F.RR_READS_COUNT, rule.reads.length);
+  rule.reads.forEach((r, i) => {
+    if (r.kind === 'feature' && !(r.index >= 0 && r.index < nFeatures)) throw badSpec(`read of feature ${r.index} out of range`);
+    w.u32(reads + i * F.READ_BYTES + F.RD_KIND, r.kind === 'feature' ? F.READ_FEATURE : F.READ_ATTR);
+    w.u32(reads + i * F.READ_BYTES + F.RD_ID, r.kind === 'feature' ? r.index : r.attr);
+  });
+  return depth;
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * Encodes the rules of `spec`. `prev` is the program the shards run when this one is
+ * switched in (null for the first): rules with an equal `key` keep their state.
+ */
 export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Array {
-  void spec;
-  void prev;
-  return new Uint8Array(8);
+  const w = new Writer();
+  w.reserve(F.RULES_HEADER_BYTES + spec.rules.length * F.RULE_BYTES);
+  const prevByKey = new Map<string, number>();
+  prev?.rules.forEach((r, i) => { if (!prevByKey.has(r.key)) prevByKey.set(r.key, i); });
+
+  const nFeatures = spec.features.length;
+  let depth = 1;
+  let ageRules = 0;
+  let maxOut = 0;
+  spec.rules.forEach((rule, i) => {
+    depth = Math.max(depth, emitRule(w, rule, i, prevByKey, nFeatures));
+    if (rule.usesAge) ageRules++;
+    maxOut += OT_VALUES + 8 * rule.reads.length;
+  });
+
+  // Per-device state: generation word, rule states, expression stack, feature cache, stamps.
+  const stackOff = F.RULE_STATE_BASE + spec.rules.length * F.RULE_STATE_BYTES;
+  const cacheOff = stackOff + depth * 8;
+  const stampOff = cacheOff + nFeatures * 8;
+  const stateBytes = spec.rules.length === 0 ? 0 : align8(stampOff + nFeatures * 4);
+
+  w.u32(F.RH_RULE_COUNT, spec.rules.length);
+  w.u32(F.RH_STATE_BYTES, stateBytes);
+  w.u32(F.RH_MAX_OUT, maxOut);
+  w.u32(F.RH_FEATURES, nFeatures);
+  w.u32(F.RH_STACK_OFF, stackOff);
+  w.u32(F.RH_CACHE_OFF, cacheOff);
+  w.u32(F.RH_STAMP_OFF, stampOff);
+  w.u32(F.RH_STACK_DEPTH, depth);
+  w.u32(F.RH_AGE_RULES, ageRules);
+  return w.bytes();
 }

@@ -1,0 +1,80 @@
+// Rules section of the program binary: the contract between the encoder
+// (src/kernel/encode-rules.ts) and the rule VM (assembly/rules/). Plain integer constants
+// only, so AssemblyScript and TypeScript both compile this file as is. All offsets are
+// bytes from the start of the rules section unless said otherwise; the section starts
+// 8-byte aligned and everything in it is 8-byte aligned. See docs/rule-vm.md.
+
+// ---- section header ----
+export const RH_RULE_COUNT = 0; //        u32  rules (0: the section may end here)
+export const RH_STATE_BYTES = 4; //       u32  rule state bytes per device (multiple of 8)
+export const RH_MAX_OUT = 8; //           u32  worst-case outbox bytes of one evaluation of one device
+export const RH_FEATURES = 12; //         u32  feature cache slots (= features of the program)
+export const RH_STACK_OFF = 16; //        u32  state offset of the expression stack (f64[RH_STACK_DEPTH])
+export const RH_CACHE_OFF = 20; //        u32  state offset of the feature value cache (f64[RH_FEATURES])
+export const RH_STAMP_OFF = 24; //        u32  state offset of the cache stamps (u32[RH_FEATURES])
+export const RH_STACK_DEPTH = 28; //      u32  deepest expression stack of any rule
+export const RH_AGE_RULES = 32; //        u32  rules with usesAge (ticks skip the device when 0)
+export const RULES_HEADER_BYTES = 40;
+
+// ---- rule table: RULE_BYTES per rule, right after the header ----
+export const RR_WHEN = 0; //              u32  code offset of `when`
+export const RR_CLEAR = 4; //             u32  code offset of `clear`, 0 when the rule has none
+export const RR_FOR = 8; //               f64  ms
+export const RR_COOLDOWN = 16; //         f64  ms
+export const RR_FLAGS = 24; //            u32  RF_*
+export const RR_PREV = 28; //             i32  index of the rule with the same key in the previous program, -1 if none
+export const RR_MATCH = 32; //            u32  offset of the match clauses (0: matches every device)
+export const RR_MATCH_COUNT = 36; //      u32  clauses (ANDed)
+export const RR_READS = 40; //            u32  offset of the reads list
+export const RR_READS_COUNT = 44; //      u32
+export const RULE_BYTES = 48;
+
+export const RULE_USES_AGE = 1;
+export const RULE_HAS_CLEAR = 2;
+
+// ---- match clause: header then MV_BYTES per accepted value ----
+export const MC_ATTR = 0; //              u32  global attribute id
+export const MC_COUNT = 4; //             u32  accepted values (any-of)
+export const MC_HEADER_BYTES = 8;
+export const MV_KIND = 0; //              u32  ATTR_NUMBER | ATTR_STRING
+export const MV_VALUE = 8; //             f64  number or interned string id
+export const MV_BYTES = 16;
+
+// ---- reads: what a transition record carries, in order ----
+export const RD_KIND = 0; //              u32  READ_FEATURE | READ_ATTR
+export const RD_ID = 4; //                u32  feature index or global attribute id
+export const READ_BYTES = 8;
+export const READ_FEATURE = 1;
+export const READ_ATTR = 2;
+
+// ---- expression code: postfix, 8-byte instructions (u32 op, u32 arg); OP_NUM is followed by its f64 ----
+export const INSN_BYTES = 8;
+export const OP_END = 0;
+export const OP_NUM = 1; //               next 8 bytes: f64 constant
+export const OP_FEATURE = 2; //           arg: feature index
+export const OP_ATTR = 3; //              arg: global attribute id (NaN when absent or a string)
+export const OP_ABS = 4;
+export const OP_NEG = 5;
+export const OP_NOT = 6;
+export const OP_ADD = 7;
+export const OP_SUB = 8;
+export const OP_MUL = 9;
+export const OP_DIV = 10;
+export const OP_LT = 11;
+export const OP_LE = 12;
+export const OP_GT = 13;
+export const OP_GE = 14;
+export const OP_EQ = 15;
+export const OP_NE = 16;
+export const OP_AND = 17;
+export const OP_OR = 18;
+
+// ---- per-(rule, device) state: RULE_STATE_BYTES per rule from state offset RULE_STATE_BASE ----
+export const RULE_STATE_BASE = 8; //      state bytes [0, 8): u32 cache generation, u32 spare
+export const SS_GEN = 0;
+export const RS_WORD = 0; //              u32  low byte: RS_IDLE/RS_PENDING/RS_FIRING; RSW_FIRED bit
+export const RS_SINCE = 8; //             f64  rule time the rule became pending
+export const RS_LAST_FIRE = 16; //        f64  rule time of the last fire (valid with RSW_FIRED)
+export const RULE_STATE_BYTES = 24;
+export const RSW_STATE_MASK = 0xff;
+export const RSW_FIRED = 0x100; //        has fired at least once (cooldown applies)

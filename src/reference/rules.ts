@@ -1,0 +1,207 @@
+// Reference rule engine: the plain TypeScript oracle of SPEC §4.3 that the kernel's rule VM
+// is property-tested against. Clarity over speed; semantics decisions are the ones in
+// docs/internals.md "Rule semantics decisions" and docs/rule-vm.md, nothing else.
+import type { ProgramSpec, RuleSpec } from '../kernel/program-spec.js';
+import { NO_METRIC, RS_FIRING, RS_IDLE, RS_NOT_MATCHING, RS_PENDING, STATE_CLEARED, STATE_FIRED } from '../../assembly/layout.js';
+import { type AttrValue, type ExprContext, evaluate, matchesAll, numericAttr, truthy } from './rules-expr.js';
+
+export type { AttrValue } from './rules-expr.js';
+
+export interface Transition {
+  rule: number;
+  slot: number;
+  state: typeof STATE_FIRED | typeof STATE_CLEARED;
+  /** The event's ts; on a tick, the rule time max(τ, now). */
+  ts: number;
+  /** In `rule.reads` order. */
+  values: number[];
+  /** ProgramSpec.version the transition was evaluated under. */
+  version: number;
+}
+
+/** What the engine needs of a feature model (ReferenceFeatures in src/reference/features.ts). */
+export interface FeatureStore {
+  apply(slot: number, metric: number, ts: number, value: number, nowMs: number): void;
+  value(slot: number, feature: number, nowMs: number): number;
+  remove(slot: number): void;
+}
+export type FeatureStoreFactory = (spec: ProgramSpec) => FeatureStore;
+
+interface RuleState {
+  state: typeof RS_IDLE | typeof RS_PENDING | typeof RS_FIRING;
+  since: number;
+  /** NaN until the first fire. */
+  lastFire: number;
+}
+
+/** Where a feature of the active program lives: feature state survives reloads by canonical text. */
+interface FeatureHome {
+  features: FeatureStore;
+  index: number;
+}
+
+export class ReferenceEngine {
+  private spec: ProgramSpec;
+  /** Every feature store that still serves a feature of the active program; all see every event. */
+  private stores: FeatureStore[];
+  private homes: FeatureHome[];
+  private readonly attrs = new Map<number, Map<number, AttrValue>>();
+  /** Per slot, per rule of the active program. */
+  private readonly states = new Map<number, RuleState[]>();
+  private readonly clocks = new Map<number, number>();
+
+  /** `newFeatures` builds the feature model of a program (see createReferenceEngine in ./index.ts). */
+  constructor(spec: ProgramSpec, private readonly newFeatures: FeatureStoreFactory) {
+    this.spec = spec;
+    const store = newFeatures(spec);
+    this.stores = [store];
+    this.homes = spec.features.map((_, index) => ({ features: store, index }));
+  }
+
+  get version(): number { return this.spec.version; }
+  get program(): ProgramSpec { return this.spec; }
+
+  /** Replaces the device's attributes; they take effect for later evaluations. */
+  setAttrs(slot: number, attrs: ReadonlyMap<number, AttrValue>): void {
+    this.attrs.set(slot, new Map(attrs));
+    if (!this.states.has(slot)) this.states.set(slot, this.freshStates());
+  }
+
+  removeDevice(slot: number): void {
+    this.attrs.delete(slot);
+    this.states.delete(slot);
+    this.clocks.delete(slot);
+    for (const s of this.stores) s.remove(slot);
+  }
+
+  /** Applies one event (metric NO_METRIC: clock only) and evaluates every rule in program order. */
+  apply(slot: number, metric: number, ts: number, value: number, nowMs: number): Transition[] {
+    for (const s of this.stores) s.apply(slot, metric, ts, value, nowMs);
+    const prev = this.clocks.get(slot);
+    const tau = prev === undefined || ts > prev ? ts : prev;
+    this.clocks.set(slot, tau);
+    const out: Transition[] = [];
+    this.evaluateDevice(slot, ts, tau, nowMs, false, out);
+    return out;
+  }
+
+  /** Timer tick: `usesAge` rules of every known device at rule time max(τ, now). */
+  tick(nowMs: number): Transition[] {
+    const out: Transition[] = [];
+    if (!this.spec.rules.some((r) => r.usesAge)) return out;
+    const slots = [...this.states.keys()].sort((a, b) => a - b);
+    for (const slot of slots) {
+      const tau = this.clocks.get(slot);
+      const t = tau !== undefined && tau > nowMs ? tau : nowMs;
+      this.evaluateDevice(slot, t, t, nowMs, true, out);
+    }
+    return out;
+  }
+
+  /** Feature value of the active program for the device (at its clock; `age` at `nowMs`). */
+  featureValue(slot: number, feature: number, nowMs: number): number {
+    const home = this.homes[feature];
+    return home.features.value(slot, home.index, nowMs);
+  }
+
+  clock(slot: number): number {
+    return this.clocks.get(slot) ?? NaN;
+  }
+
+  ruleState(slot: number, rule: number): number {
+    const r = this.spec.rules[rule];
+    if (!r || !matchesAll(r.match, this.attrs.get(slot))) return RS_NOT_MATCHING;
+    return this.states.get(slot)?.[rule]?.state ?? RS_IDLE;
+  }
+
+  /**
+   * Switches to `next` at an event boundary: rules with an equal key keep their state,
+   * features with an equal canonical text keep theirs; everything else starts empty.
+   */
+  switchProgram(next: ProgramSpec): void {
+    const byCanonical = new Map<string, FeatureHome>();
+    this.spec.features.forEach((f, i) => byCanonical.set(f.canonical, this.homes[i]));
+    let fresh: FeatureStore | null = null;
+    const homes = next.features.map((f, index): FeatureHome => {
+      const kept = byCanonical.get(f.canonical);
+      if (kept) return kept;
+      if (!fresh) fresh = this.freshStore(next);
+      return { features: fresh, index };
+    });
+    this.homes = homes;
+    this.stores = [...new Set(homes.map((h) => h.features))];
+
+    const prevByKey = new Map<string, number>();
+    this.spec.rules.forEach((r, i) => { if (!prevByKey.has(r.key)) prevByKey.set(r.key, i); });
+    for (const [slot, old] of this.states) {
+      this.states.set(slot, next.rules.map((r) => {
+        const p = prevByKey.get(r.key);
+        return p === undefined ? newRuleState() : { ...old[p] };
+      }));
+    }
+    this.spec = next;
+  }
+
+  /** A store for new features whose device clocks start where the devices' clocks are. */
+  private freshStore(spec: ProgramSpec): FeatureStore {
+    const store = this.newFeatures(spec);
+    for (const [slot, tau] of this.clocks) store.apply(slot, NO_METRIC, tau, 0, tau);
+    return store;
+  }
+
+  private freshStates(): RuleState[] {
+    return this.spec.rules.map(newRuleState);
+  }
+
+  private evaluateDevice(slot: number, ts: number, t: number, nowMs: number, onTick: boolean, out: Transition[]): void {
+    let states = this.states.get(slot);
+    if (!states) {
+      states = this.freshStates();
+      this.states.set(slot, states);
+    }
+    const attrs = this.attrs.get(slot);
+    const ctx: ExprContext = {
+      feature: (i) => this.featureValue(slot, i, nowMs),
+      attr: (a) => numericAttr(attrs, a),
+    };
+    this.spec.rules.forEach((rule, i) => {
+      if (onTick && !rule.usesAge) return;
+      const st = states[i];
+      if (!matchesAll(rule.match, attrs)) {
+        st.state = RS_IDLE;
+        return;
+      }
+      const when = truthy(evaluate(rule.when, ctx));
+      if (st.state === RS_FIRING) {
+        const clear = rule.clear ? truthy(evaluate(rule.clear, ctx)) : !when;
+        if (clear) {
+          st.state = RS_IDLE;
+          out.push(this.transition(rule, i, slot, STATE_CLEARED, ts, ctx));
+        }
+        return;
+      }
+      if (!when) {
+        st.state = RS_IDLE;
+        return;
+      }
+      if (st.state === RS_IDLE) st.since = t;
+      const cooled = Number.isNaN(st.lastFire) || t >= st.lastFire + rule.cooldownMs;
+      if (t >= st.since + rule.forMs && cooled) {
+        st.state = RS_FIRING;
+        st.lastFire = t;
+        out.push(this.transition(rule, i, slot, STATE_FIRED, ts, ctx));
+      } else {
+        st.state = RS_PENDING;
+      }
+    });
+  }
+
+  private transition(rule: RuleSpec, index: number, slot: number, state: Transition['state'], ts: number, ctx: ExprContext): Transition {
+    const values = rule.reads.map((r) => (r.kind === 'feature' ? ctx.feature(r.index) : ctx.attr(r.attr)));
+    return { rule: index, slot, state, ts, values, version: this.spec.version };
+  }
+}
+
+function newRuleState(): RuleState {
+  return { state: RS_IDLE, since: 0, lastFire: NaN };
+}
