@@ -142,7 +142,10 @@ async function receiver(decide: (key: string, attempt: number) => number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+  cleanups.push(() => new Promise<void>((r) => {
+    server.close(() => r());
+    server.closeAllConnections(); // fetch keeps connections alive; do not wait for them
+  }));
   const port = (server.address() as AddressInfo).port;
   return { url: `http://127.0.0.1:${port}/cases`, attempts, accepted, total: () => total };
 }
