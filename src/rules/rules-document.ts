@@ -63,6 +63,9 @@ export function readRulesDocument(text: string, doc: Document, diag: Diagnostics
 }
 
 class Reader {
+  /** Action names defined in the file, also those whose definition has errors (no cascade). */
+  private readonly declared = new Set<string>();
+
   constructor(private readonly text: string, private readonly doc: Document, private readonly diag: Diagnostics) {}
 
   private node(n: unknown): AnyNode {
@@ -124,6 +127,7 @@ class Reader {
         this.err(item.key, `bad action name '${name ?? ''}' (1..128 characters of A-Z a-z 0-9 . _ -)`);
         continue;
       }
+      this.declared.add(name);
       const def = this.readAction(name, this.node(item.value), item);
       if (def !== null) into[name] = def;
     }
@@ -247,7 +251,7 @@ class Reader {
       result.rules.push(rule);
     }
     for (const ref of actionRefs) {
-      if (!Object.hasOwn(result.actions, ref.name)) this.err(ref.node, `unknown action '${ref.name}'`);
+      if (!this.declared.has(ref.name)) this.err(ref.node, `unknown action '${ref.name}'`);
     }
   }
 

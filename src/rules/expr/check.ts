@@ -100,7 +100,7 @@ class Checker {
 
   private metricOk(metric: string, pos: number): boolean {
     if (METRIC_NAME_RE.test(metric)) return true;
-    this.errors.push({ pos, message: `bad metric name '${metric}' (1..64 characters of A-Z a-z 0-9 . : -)` });
+    this.errors.push({ pos, message: `bad metric name '${metric}' (1..64 characters of A-Z a-z 0-9 . _ : -)` });
     return false;
   }
 
