@@ -1,2 +1,91 @@
-// Kernel entry points (see docs/internals.md). Filled in by the feature kernel.
-export function init(): void {}
+// Kernel entry points (see docs/internals.md and docs/kernel.md). This file only wires;
+// the feature kernel lives in kernel/, the rule VM in rules/.
+import {
+  HEADER_BASE, H_KERNEL_READY, H_ARENA_BASE, H_DEVICES, H_OUT_LEN, H_OUT_SIZE, D_FLAGS, D_TAU, DF_EXISTS, DF_CLOCK,
+  ATTR_ENTRY_BYTES, DEVICE_HEADER_BYTES, H_ACTIVE_EPOCH, PAGE,
+} from './layout';
+import { rulesEvaluate, rulesState } from './rules/index';
+import { applyEvents } from './kernel/apply';
+import { deviceAt, deviceFor, touchDevice, setDeviceAttrs, freeAttrs } from './kernel/devices';
+import { countTransitions } from './kernel/outbox';
+import { K_ARENA_TOP, K_RULES, K_MAX_OUT, K_RULE_OFF, K_SLOT_LIMIT, K_STRIDE, MAX_SLOTS } from './kernel/private';
+import { setGeometry, switchTo } from './kernel/switch';
+
+/** Sets up the kernel-private header once per memory; concurrent callers wait for the first. */
+export function init(): void {
+  const ready = HEADER_BASE + H_KERNEL_READY;
+  const was = atomic.cmpxchg<i32>(ready, 0, 2);
+  if (was == 1) return;
+  if (was == 2) {
+    while (atomic.load<i32>(ready) != 1) atomic.wait<i32>(ready, 2, 1000000);
+    return;
+  }
+  store<u32>(K_ARENA_TOP, (load<u32>(HEADER_BASE + H_ARENA_BASE) + 15) & ~15);
+  setGeometry(DEVICE_HEADER_BYTES);
+  store<u32>(K_RULE_OFF, DEVICE_HEADER_BYTES);
+  atomic.store<i32>(ready, 1);
+  atomic.notify(ready);
+}
+
+export function applyBatch(from: i32, to: i32, nowMs: f64): i32 {
+  return applyEvents(from, to, nowMs);
+}
+
+export function tick(fromSlot: i32, nowMs: f64): i32 {
+  const limit = <i32>load<u32>(K_SLOT_LIMIT);
+  const rules = <usize>load<u32>(K_RULES);
+  if (rules == 0 || fromSlot < 0) return limit;
+  const maxOut = <i32>load<u32>(K_MAX_OUT);
+  const epoch = load<u32>(HEADER_BASE + H_ACTIVE_EPOCH);
+  const ruleOff = <usize>load<u32>(K_RULE_OFF);
+  for (let slot = fromSlot; slot < limit; slot++) {
+    const d = deviceAt(<u32>slot);
+    if (d == 0 || (load<u32>(d + D_FLAGS) & DF_EXISTS) == 0) continue;
+    const before = load<i32>(HEADER_BASE + H_OUT_LEN);
+    if (maxOut > 0 && before > 0 && load<i32>(HEADER_BASE + H_OUT_SIZE) - before < maxOut) return slot;
+    const tau = (load<u32>(d + D_FLAGS) & DF_CLOCK) != 0 ? load<f64>(d + D_TAU) : NaN;
+    // rule time on a tick is max(τ, now) (docs/internals.md)
+    const ts = tau > nowMs ? tau : nowMs;
+    rulesEvaluate(rules, epoch, <u32>slot, d + ruleOff, ts, tau, nowMs, true);
+    countTransitions(before);
+  }
+  return limit;
+}
+
+export function setAttrs(slot: u32, ptr: usize, n: i32): void {
+  if (n < 0 || slot >= MAX_SLOTS) return;
+  const end: u64 = <u64>ptr + <u64>n * ATTR_ENTRY_BYTES;
+  if (end > <u64>memory.size() * PAGE) return;
+  const d = deviceFor(slot);
+  if (d == 0) return;
+  touchDevice(slot, d);
+  setDeviceAttrs(d, ptr, <u32>n);
+}
+
+export function removeDevice(slot: u32): void {
+  const d = deviceAt(slot);
+  if (d == 0 || (load<u32>(d + D_FLAGS) & DF_EXISTS) == 0) return;
+  freeAttrs(d);
+  memory.fill(d, 0, <usize>load<u32>(K_STRIDE));
+  store<f64>(HEADER_BASE + H_DEVICES, load<f64>(HEADER_BASE + H_DEVICES) - 1);
+}
+
+export function switchProgram(progSlot: i32): void {
+  switchTo(progSlot);
+}
+
+export function ruleState(slot: u32, rule: i32): i32 {
+  const rules = <usize>load<u32>(K_RULES);
+  const d = deviceAt(slot);
+  if (rules == 0 || d == 0 || (load<u32>(d + D_FLAGS) & DF_EXISTS) == 0) return -1;
+  return rulesState(rules, slot, d + <usize>load<u32>(K_RULE_OFF), rule);
+}
+
+export function deviceClock(slot: u32): f64 {
+  const d = deviceAt(slot);
+  if (d == 0 || (load<u32>(d + D_FLAGS) & DF_CLOCK) == 0) return NaN;
+  return load<f64>(d + D_TAU);
+}
+
+// ---- the seam the rule VM calls back through (assembly/kernel/seam.ts) ----
+export { featureValue, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';

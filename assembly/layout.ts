@@ -51,7 +51,7 @@ export const H_ARENA_BASE = 80; //        i32
 
 // Counters (f64, written by the kernel, read by the main thread for /metrics).
 export const H_EVENTS_APPLIED = 128; //   f64  events the kernel has applied
-export const H_LATE_EVENTS = 136; //      f64  (event, feature-group) pairs skipped as late
+export const H_LATE_EVENTS = 136; //      f64  events late for at least one feature group (each counted once)
 export const H_TRANSITIONS = 144; //      f64  transition records written
 export const H_DEVICES = 152; //          f64  device slots with state
 
@@ -134,3 +134,74 @@ export const P_META_OFF = 28; //          u32  UTF-8 JSON {metrics: string[]} fo
 export const P_META_LEN = 32;
 export const PROGRAM_HEADER_BYTES = 64;
 export const PROGRAM_MAGIC = 0x47525044; // 'DPRG'
+
+// ---- feature plan section of a program (src/kernel/encode-plan.ts → assembly/kernel) ----
+// Offsets relative to the plan section start. All u32 unless noted; see docs/kernel.md.
+export const PL_N_METRICS = 0; //         entries in the metric index (spec.metrics.length)
+export const PL_N_GROUPS = 4;
+export const PL_N_FEATURES = 8;
+export const PL_STATE_END = 12; //        device-block offset where feature state ends (rule state follows)
+export const PL_LAYOUT_HASH = 16; //      hash of this plan's device layout
+export const PL_PREV_HASH = 20; //        layout hash of the program it migrates from (0: none)
+export const PL_METRICS_OFF = 24; //      metric index: PM_BYTES per metric id
+export const PL_GROUPS_OFF = 28; //       groups: PG_BYTES each, sorted by metric
+export const PL_FEATURES_OFF = 32; //     features: PF_BYTES each, in ProgramSpec.features order
+export const PL_SCALARS_OFF = 36; //      u32 feature indices of non-windowed features, sorted by metric
+export const PLAN_HEADER_BYTES = 64;
+
+export const PM_FIRST_GROUP = 0;
+export const PM_N_GROUPS = 4;
+export const PM_FIRST_SCALAR = 8;
+export const PM_N_SCALARS = 12;
+export const PM_BYTES = 16;
+
+export const PG_METRIC = 0; //            u32
+export const PG_NB = 4; //                u32  buckets in the window (W / B)
+export const PG_BUCKET_MS = 8; //         f64  B
+export const PG_MASK = 16; //             u32  accumulator blocks (1 << BLK_*)
+export const PG_REC_BYTES = 20; //        u32  bytes per bucket record
+export const PG_STATE_OFF = 24; //        u32  group state offset in the device block
+export const PG_PREV_OFF = 28; //         u32  same group's offset in the previous layout, NO_PREV if new
+export const PG_PREV_MASK = 32; //        u32
+export const PG_PREV_REC_BYTES = 36; //   u32
+export const PG_BLOCK_OFF = 40; //        u8[8] block offsets inside a record
+export const PG_PREV_BLOCK_OFF = 48; //   u8[8] the same in the previous layout
+export const PG_BYTES = 64;
+
+export const PF_FN = 0; //                u32  FeatureFn
+export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age
+export const PF_STATE_OFF = 8; //         u32  last/ewma/age: state offset in the device block
+export const PF_PREV_OFF = 12; //         u32  last/ewma/age: offset in the previous layout, NO_PREV if new
+export const PF_HALF_LIFE = 16; //        f64  ewma H in ms
+export const PF_METRIC = 24; //           u32
+export const PF_BYTES = 32;
+
+export const NO_PREV = 0xffffffff;
+
+// Accumulator blocks of a bucket record (record = i64 tagged bucket id, then the blocks in this order).
+export const BLK_CNT = 0; //              count                                   (8 bytes)
+export const BLK_SUM = 1; //              n, sum                                  (16)
+export const BLK_MINMAX = 2; //           min, max                                (16)
+export const BLK_FIRSTLAST = 3; //        firstTs, firstV, lastTs, lastV          (32)
+export const BLK_MOM = 4; //              n, mean, M2                             (24)
+export const BLK_LSQ = 5; //              n, mt, mv, Stt, Stv                     (40)
+export const BLK_LSQ2 = 6; //             n, mt, mv, Stt, Stv, Sttt, Stttt, Sttv, minTs, maxTs, mid (88)
+export const BLK_RFIT = 7; //             count for rate fits                     (8)
+export const BLOCK_COUNT = 8;
+export const REC_ID_BYTES = 8;
+export const GROUP_HEADER_BYTES = 8; //   i64 tagged earliest bucket seen by the RFIT block
+
+// Device block: header, then feature state (PL_STATE_END), then rule state (8-aligned).
+export const D_FLAGS = 0; //              u32  DF_*
+export const D_ATTR_PTR = 4; //           u32  attribute entries (arena block)
+export const D_ATTR_N = 8; //             u32
+export const D_ATTR_CAP = 12; //          u32  entries the block holds
+export const D_TAU = 16; //               f64  device clock τ
+export const DEVICE_HEADER_BYTES = 32;
+export const DF_EXISTS = 1;
+export const DF_CLOCK = 2;
+
+// Per-feature state of non-windowed features: u32 flag at +0, f64s from +8.
+export const LAST_STATE_BYTES = 24; //    has, ts, value
+export const EWMA_STATE_BYTES = 24; //    has, s, greatest ts applied
+export const AGE_STATE_BYTES = 16; //     has, wall time of the last event

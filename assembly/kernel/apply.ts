@@ -1,0 +1,81 @@
+// applyBatch: the hot path. Per event: device lookup, clock, the metric's groups and
+// scalar features, then one rule evaluation. Counters are accumulated locally and
+// written once per call.
+import {
+  HEADER_BASE, H_BATCH_BASE, H_BATCH_CAP, H_OUT_LEN, H_OUT_SIZE, H_EVENTS_APPLIED, H_LATE_EVENTS,
+  H_ACTIVE_EPOCH, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
+  D_FLAGS, D_TAU, DF_CLOCK, PL_N_METRICS, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
+} from '../layout';
+import { rulesEvaluate } from '../rules/index';
+import { deviceFor, touchDevice } from './devices';
+import { updateGroup } from './groups';
+import { updateScalar } from './scalars';
+import { planGroup, planFeature, planMetric, planScalar } from './plan';
+import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF } from './private';
+import { countTransitions } from './outbox';
+
+// Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
+const TS_LIMIT: f64 = 1e16;
+
+export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
+  const cap = load<i32>(HEADER_BASE + H_BATCH_CAP);
+  if (from < 0) from = 0;
+  if (to > cap) to = cap;
+  const batch = <usize>load<u32>(HEADER_BASE + H_BATCH_BASE);
+  const plan = <usize>load<u32>(K_PLAN);
+  const rules = <usize>load<u32>(K_RULES);
+  const maxOut = <i32>load<u32>(K_MAX_OUT);
+  const outSize = load<i32>(HEADER_BASE + H_OUT_SIZE);
+  const nMetrics: u32 = plan != 0 ? load<u32>(plan + PL_N_METRICS) : 0;
+  const ruleOff = <usize>load<u32>(K_RULE_OFF);
+  const epoch = load<u32>(HEADER_BASE + H_ACTIVE_EPOCH);
+  let applied: f64 = 0, late: f64 = 0;
+  let i = from;
+  for (; i < to; i++) {
+    if (rules != 0 && maxOut > 0) {
+      const len = load<i32>(HEADER_BASE + H_OUT_LEN);
+      if (len > 0 && outSize - len < maxOut) break;
+    }
+    const e = batch + <usize>i * BATCH_EVENT_BYTES;
+    const slot = load<u32>(e + BE_SLOT);
+    const metric = load<u32>(e + BE_METRIC);
+    const ts = load<f64>(e + BE_TS);
+    const v = load<f64>(e + BE_VALUE);
+    // bad input is skipped, never trusted: the worker validates, this only keeps memory safe
+    if (!(Math.abs(ts) < TS_LIMIT) || !isFinite(v)) continue;
+    const d = deviceFor(slot);
+    if (d == 0) continue;
+    touchDevice(slot, d);
+    const flags = load<u32>(d + D_FLAGS);
+    let tau = load<f64>(d + D_TAU);
+    if ((flags & DF_CLOCK) == 0) {
+      store<u32>(d + D_FLAGS, flags | DF_CLOCK);
+      tau = ts;
+    } else if (ts > tau) {
+      tau = ts;
+    }
+    store<f64>(d + D_TAU, tau);
+    if (metric < nMetrics) {
+      const m = planMetric(plan, metric);
+      const g0 = load<u32>(m + PM_FIRST_GROUP);
+      const g1 = g0 + load<u32>(m + PM_N_GROUPS);
+      let isLate = false;
+      for (let g = g0; g < g1; g++) {
+        if (updateGroup(planGroup(plan, g), d, ts, v, tau)) isLate = true;
+      }
+      if (isLate) late += 1;
+      const s0 = load<u32>(m + PM_FIRST_SCALAR);
+      const s1 = s0 + load<u32>(m + PM_N_SCALARS);
+      for (let s = s0; s < s1; s++) updateScalar(planFeature(plan, planScalar(plan, s)), d, ts, v, nowMs);
+    }
+    applied += 1;
+    if (rules != 0) {
+      const before = load<i32>(HEADER_BASE + H_OUT_LEN);
+      rulesEvaluate(rules, epoch, slot, d + ruleOff, ts, tau, nowMs, false);
+      countTransitions(before);
+    }
+  }
+  store<f64>(HEADER_BASE + H_EVENTS_APPLIED, load<f64>(HEADER_BASE + H_EVENTS_APPLIED) + applied);
+  store<f64>(HEADER_BASE + H_LATE_EVENTS, load<f64>(HEADER_BASE + H_LATE_EVENTS) + late);
+  return i;
+}

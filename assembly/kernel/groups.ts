@@ -1,0 +1,54 @@
+// Bucket rings of feature groups: one ring of W/B bucket records per (device, metric, W, B).
+// Record slot of bucket k is k mod nb; a record whose tagged id is not k holds an expired
+// bucket (or none: zeroed memory decodes to an id no window contains).
+import {
+  PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT,
+  GROUP_HEADER_BYTES,
+} from '../layout';
+import { addEvent, resetRecord } from './blocks';
+
+export const ID_TAG: i64 = i64.MIN_VALUE;
+
+@inline
+export function bucketOf(ts: f64, bucketMs: f64): i64 {
+  return <i64>Math.floor(ts / bucketMs);
+}
+
+@inline
+export function ringSlot(id: i64, nb: i64): i64 {
+  const r = id % nb;
+  return r < 0 ? r + nb : r;
+}
+
+/** Applies one event to group `g` of device block `d`; returns true when it is late. */
+export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool {
+  const bucketMs = load<f64>(g + PG_BUCKET_MS);
+  const nb = <i64>load<u32>(g + PG_NB);
+  const id = bucketOf(ts, bucketMs);
+  if (id < bucketOf(tau, bucketMs) - nb + 1) return true;
+  const mask = load<u32>(g + PG_MASK);
+  const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
+  const base = d + <usize>load<u32>(g + PG_STATE_OFF);
+  const rec = base + GROUP_HEADER_BYTES + <usize>ringSlot(id, nb) * recBytes;
+  if ((load<i64>(rec) ^ ID_TAG) != id) {
+    resetRecord(g, mask, rec);
+    store<i64>(rec, id ^ ID_TAG);
+  }
+  const start = <f64>id * bucketMs;
+  addEvent(g, mask, rec, ts, (ts - start) / 1000, v);
+  if ((mask & (1 << BLK_RFIT)) != 0) {
+    const first = load<i64>(base);
+    if (first == 0 || id < (first ^ ID_TAG)) store<i64>(base, id ^ ID_TAG);
+  }
+  return false;
+}
+
+/** Record address of bucket `id` in the group's ring, 0 when the ring does not hold it. */
+@inline
+export function recordOf(g: usize, d: usize, id: i64): usize {
+  const nb = <i64>load<u32>(g + PG_NB);
+  const rec = d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES
+    + <usize>ringSlot(id, nb) * <usize>load<u32>(g + PG_REC_BYTES);
+  return (load<i64>(rec) ^ ID_TAG) == id ? rec : 0;
+}
+

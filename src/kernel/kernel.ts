@@ -1,0 +1,98 @@
+// Loading the WASM kernel: one compiled module per thread, one instance per shard memory.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as L from '../../assembly/layout.js';
+import { DamperError } from '../errors.js';
+
+/** Exports of build/damper.wasm (docs/internals.md, "Kernel exports"). */
+export interface KernelExports {
+  init(): void;
+  /** Applies batch events [from, to); returns the first index not applied (outbox full). */
+  applyBatch(from: number, to: number, nowMs: number): number;
+  /** Evaluates age rules from `fromSlot`; returns the next slot to do (slot limit when done). */
+  tick(fromSlot: number, nowMs: number): number;
+  /** Replaces the device's attributes with `n` ATTR_ENTRY_BYTES entries at `ptr` (e.g. the scratch region). */
+  setAttrs(slot: number, ptr: number, n: number): void;
+  removeDevice(slot: number): void;
+  switchProgram(progSlot: number): void;
+  featureValue(slot: number, feature: number, nowMs: number): number;
+  ruleState(slot: number, rule: number): number;
+  deviceClock(slot: number): number;
+  deviceAttr(slot: number, attr: number): number;
+  deviceAttrIs(slot: number, attr: number, kind: number, value: number): number;
+  outboxReserve(bytes: number): number;
+}
+
+const ERR_KERNEL_LOAD = 'DAMPER_ERR_KERNEL_LOAD';
+
+/** Directory holding package.json, walking up from this file (src/kernel or dist/src/kernel). */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  let dir = dirname(from);
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) throw new DamperError(ERR_KERNEL_LOAD, `no package.json above ${from}`);
+    dir = up;
+  }
+}
+
+export function kernelWasmPath(): string {
+  return join(packageRoot(), 'build', 'damper.wasm');
+}
+
+let compiled: WebAssembly.Module | null = null;
+
+/** The kernel module, compiled synchronously once per thread. */
+export function kernelModule(): WebAssembly.Module {
+  if (compiled) return compiled;
+  const path = kernelWasmPath();
+  if (!existsSync(path)) throw new DamperError(ERR_KERNEL_LOAD, `${path} is missing: run npm run build:wasm`);
+  compiled = new WebAssembly.Module(readFileSync(path));
+  return compiled;
+}
+
+/** Instantiates the kernel over a shard memory (header already written) and runs init(). */
+export function instantiateKernel(memory: WebAssembly.Memory): KernelExports {
+  const instance = new WebAssembly.Instance(kernelModule(), {
+    env: {
+      memory,
+      abort(_msg: number, _file: number, line: number, col: number): never {
+        throw new DamperError('DAMPER_ERR_KERNEL_ABORT', `kernel abort at ${line}:${col}`);
+      },
+    },
+  });
+  const k = instance.exports as unknown as KernelExports;
+  k.init();
+  return k;
+}
+
+const instances = new WeakMap<WebAssembly.Memory, KernelExports>();
+
+/** The calling thread's cached instance for a shard memory. */
+export function kernelFor(memory: WebAssembly.Memory): KernelExports {
+  let k = instances.get(memory);
+  if (!k) {
+    k = instantiateKernel(memory);
+    instances.set(memory, k);
+  }
+  return k;
+}
+
+export interface KernelCounters {
+  eventsApplied: number;
+  lateEvents: number;
+  transitions: number;
+  devices: number;
+}
+
+/** The kernel's counters from the header (any thread). */
+export function readCounters(memory: WebAssembly.Memory): KernelCounters {
+  const h = new Float64Array(memory.buffer, L.HEADER_BASE, 32);
+  return {
+    eventsApplied: h[L.H_EVENTS_APPLIED / 8],
+    lateEvents: h[L.H_LATE_EVENTS / 8],
+    transitions: h[L.H_TRANSITIONS / 8],
+    devices: h[L.H_DEVICES / 8],
+  };
+}
