@@ -21,6 +21,8 @@ export class DeviceRegistry {
   private readonly db: Database<DeviceRecord, string>;
   private readonly pending = new Map<string, Pending>();
   private inFlight = new Set<Promise<unknown>>();
+  /** Background (ensure) writes that failed; for operators, via metrics or logs. */
+  failedWrites = 0;
 
   constructor(root: RootDatabase) {
     this.db = root.openDB<DeviceRecord, string>({ name: 'devices' });
@@ -65,8 +67,11 @@ export class DeviceRegistry {
     if (found !== undefined) return found;
     if (!isValidDeviceId(id)) throw new DamperError('DAMPER_ERR_BAD_DEVICE', 'bad device id');
     const rec: DeviceRecord = { attrs: {} };
-    // Failures surface through flush(); the ingest path must not wait on the disk.
-    this.write(id, rec).catch(() => undefined);
+    // The ingest path must not wait on the disk; a failed write is counted, and the next
+    // ensure() of the device (after the overlay entry is gone) tries again.
+    this.write(id, rec).catch(() => {
+      this.failedWrites++;
+    });
     return rec;
   }
 
