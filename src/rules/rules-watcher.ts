@@ -80,6 +80,9 @@ export class RulesWatcher {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') this.report([`cannot read ${this.file}: ${(e as Error).message}`]);
       return;
     }
+    // Saving truncates before it writes: an empty file is a save in progress, not "no
+    // rules" (write `rules: []` for that), and its completion brings another event.
+    if (text.trim() === '') return;
     if (this.closed || text === this.lastTried || text === this.deps.currentText()) return;
     this.lastTried = text;
     try {
