@@ -17,8 +17,12 @@ export function mountActionHttp(
   log: ActionLog,
   published: () => number,
   authorize: (req: uWS.HttpRequest) => boolean,
+  isClosed: () => boolean,
 ): void {
   app.get('/v1/actions', (res, req) => {
+    if (isClosed()) {
+      return sendJson(res, '503 Service Unavailable', { error: { code: 'unavailable', message: 'action service is shutting down' } });
+    }
     if (!authorize(req)) {
       return sendJson(res, '401 Unauthorized', { error: { code: 'unauthorized', message: 'admin token required' } });
     }

@@ -35,7 +35,7 @@ export class ActionLog {
     private readonly retention: RetentionOptions,
     private readonly timeOf: (bytes: Buffer) => number,
   ) {
-    this.db = root.openDB<Buffer, number>({ name: 'actions', keyEncoding: 'uint32', encoding: 'binary' });
+    this.db = root.openDB<Buffer, number>({ name: 'actions', encoding: 'binary' }); // ordered-binary keys: seq may pass 2^32
     this.meta = root.openDB<number, string>({ name: 'actions-meta', encoding: 'msgpack' });
     let last = 0;
     for (const key of this.db.getKeys({ reverse: true, limit: 1 })) last = key;

@@ -115,7 +115,7 @@ export class ActionService {
   mount(app: uWS.TemplatedApp, opts: { authorize(req: uWS.HttpRequest): boolean }): void {
     const authorize = (req: uWS.HttpRequest) => opts.authorize(req);
     this.stream.mount(app, authorize);
-    mountActionHttp(app, this.log, () => this.stream.published(), authorize);
+    mountActionHttp(app, this.log, () => this.stream.published(), authorize, () => this.closed);
   }
 
   /** Resumes webhook deliveries left pending by an earlier run. */

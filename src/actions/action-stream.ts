@@ -52,6 +52,7 @@ const CLOSE_OUT_OF_RANGE = 4410;
 export class ActionStream {
   private readonly subs = new Set<Subscriber>();
   private head: number;
+  private closed = false;
   private readonly stats: StreamStats = { pauses: 0, maxBufferedBytes: 0 };
 
   constructor(
@@ -102,7 +103,7 @@ export class ActionStream {
   /** Pushes committed records to live subscribers; behind ones catch up from the log. */
   publish(batch: PublishBatch): void {
     const n = batch.records.length;
-    if (n === 0) return;
+    if (n === 0 || this.closed) return;
     const last = batch.records[n - 1]!.seq;
     if (last > this.head) this.head = last;
     for (const sub of this.subs) {
@@ -112,7 +113,9 @@ export class ActionStream {
     }
   }
 
+  /** Ends every subscriber; later upgrades are refused (the log may be gone). */
   closeAll(): void {
+    this.closed = true;
     for (const sub of [...this.subs]) sub.ws?.end(1001, 'server shutting down');
   }
 
@@ -162,7 +165,7 @@ export class ActionStream {
   /** Feeds a subscriber from the log until it is current (then live) or backpressured. */
   private catchUp(sub: Subscriber): void {
     const ws = sub.ws;
-    if (sub.closed || sub.live || ws === null) return;
+    if (sub.closed || sub.live || ws === null || this.closed) return;
     if (sub.cursor < this.log.oldest() && sub.cursor <= this.head) {
       this.sendOutOfRange(sub, ws);
       return;
@@ -224,6 +227,11 @@ export class ActionStream {
     context: uWS.us_socket_context_t,
     authorize: (req: uWS.HttpRequest) => boolean,
   ): void {
+    if (this.closed) {
+      res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ error: { code: 'unavailable', message: 'action service is shutting down' } }));
+      return;
+    }
     if (!authorize(req)) {
       res.writeStatus('401 Unauthorized').writeHeader('content-type', 'application/json');
       res.end(JSON.stringify({ error: { code: 'unauthorized', message: 'admin token required' } }));
