@@ -110,7 +110,8 @@ export class ReferenceEngine {
 
   ruleState(slot: number, rule: number): number {
     const r = this.spec.rules[rule];
-    if (!r || !matchesAll(r.match, this.attrs.get(slot))) return RS_NOT_MATCHING;
+    // like the kernel: a device it has never seen (no event, no attributes) matches nothing
+    if (!r || !this.states.has(slot) || !matchesAll(r.match, this.attrs.get(slot))) return RS_NOT_MATCHING;
     return this.states.get(slot)?.[rule]?.state ?? RS_IDLE;
   }
 
