@@ -153,4 +153,30 @@ describe('slow consumers', () => {
     expect(slow.seqs()[total]).toBe(total + 1);
     expect(h.service.streamStats().maxBufferedBytes).toBeLessThanOrEqual(bound + 4096);
   });
+
+  it('tells a subscriber that fell behind retention out_of_range instead of skipping records', async () => {
+    const h = await startService(tempDir(), {
+      streamBufferBytes: 16 * 1024,
+      retention: { maxAgeMs: 3600_000, maxRecords: 200 },
+      pruneIntervalMs: 10,
+    });
+    const slow = await Client.connect(h.port, '');
+    slow.ws.pause();
+    const big = 'y'.repeat(2000);
+    for (let b = 0; b < 12; b++) {
+      await h.service.append(range(1, 250).map((i) => ({ ...input(i), attrs: { note: big } })));
+    }
+    await new Promise<void>((resolve) => {
+      const t = setInterval(() => h.service.oldestSeq() > 2800 && (clearInterval(t), resolve()), 10);
+    });
+    expect(h.service.streamStats().pauses).toBeGreaterThanOrEqual(1);
+    slow.ws.resume();
+    await slow.until(() => slow.closeCode !== null, 'close');
+    expect(slow.closeCode).toBe(4410);
+    const last = slow.msgs[slow.msgs.length - 1];
+    expect(last).toEqual({ error: { code: 'out_of_range', message: expect.any(String), oldest: h.service.oldestSeq() } });
+    const seqs = slow.seqs();
+    expect(seqs).toEqual(range(1, seqs.length)); // what it got has no gap
+    expect(seqs.length).toBeLessThan(3000);
+  });
 });

@@ -242,6 +242,9 @@ describe('action log and ws /v1/actions', () => {
     const ok = await Client.connect(h.port, '?from=16');
     await ok.until(() => ok.msgs.length >= 5, 'retained records');
     expect(ok.seqs()).toEqual(range(16, 20));
+    const all = await Client.connect(h.port, '?from=0');
+    await all.until(() => all.msgs.length >= 5, 'from=0: everything retained');
+    expect(all.seqs()).toEqual(range(16, 20));
     const res = await fetch(`http://127.0.0.1:${h.port}/v1/actions?from=2`);
     expect(res.status).toBe(410);
     expect(await res.json()).toMatchObject({ error: { code: 'out_of_range', oldest: 16 } });

@@ -33,7 +33,7 @@ export function mountActionHttp(
     const q = parsed.query;
     const last = published();
     const oldest = log.oldest();
-    const from = q.from === null ? oldest : Math.max(q.from, 1);
+    const from = q.from === null || q.from === 0 ? oldest : q.from;
     if (from < oldest && oldest > 1 && from <= last) {
       return sendJson(res, '410 Gone', {
         error: { code: 'out_of_range', message: `seq ${from} is no longer retained`, oldest },

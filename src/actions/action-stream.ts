@@ -247,7 +247,8 @@ export class ActionStream {
     // `from` wins over a stored consumer position: it is the explicit request.
     let cursor = this.head + 1;
     if (q.from !== null) {
-      cursor = Math.max(q.from, 1);
+      // from=0: "everything you still have", never out of range.
+      cursor = q.from === 0 ? this.log.oldest() : q.from;
     } else if (q.consumer !== null) {
       const pos = this.consumers.position(q.consumer);
       if (pos === undefined) void this.consumers.create(q.consumer, this.head);
