@@ -1,0 +1,116 @@
+// Property tests: the WASM kernel equals the reference model after every event, for every
+// feature of SPEC §4.1, within the SPEC §4.2 tolerances.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { NO_METRIC } from '../assembly/layout.js';
+import { FeatureFn, type FeatureSpec } from '../src/kernel/program-spec.js';
+import { ReferenceFeatures } from '../src/reference/features.js';
+import { KernelHarness, T0, close, feat, programSpec, type Ev } from './kernel-harness.js';
+
+const METRICS = ['a', 'b', 'c'];
+const TIGHT = new Set<number>([FeatureFn.Count, FeatureFn.Sum, FeatureFn.Avg, FeatureFn.Min, FeatureFn.Max, FeatureFn.Last, FeatureFn.Delta, FeatureFn.Rate, FeatureFn.Ewma, FeatureFn.Age]);
+
+function allFeatures(): FeatureSpec[] {
+  const fs: FeatureSpec[] = [];
+  const windowed = [FeatureFn.Count, FeatureFn.Sum, FeatureFn.Avg, FeatureFn.Min, FeatureFn.Max, FeatureFn.Stddev, FeatureFn.Delta,
+    FeatureFn.Rate, FeatureFn.Deriv, FeatureFn.Deriv2, FeatureFn.RateDeriv, FeatureFn.RateDeriv2];
+  for (const fn of windowed) {
+    fs.push(feat(fn, 0, METRICS, 10_000, 1000)); // 10 buckets
+    fs.push(feat(fn, 1, METRICS, 6000, 2000)); // 3 buckets
+  }
+  for (const fn of [FeatureFn.Count, FeatureFn.Avg, FeatureFn.Deriv, FeatureFn.Max]) fs.push(feat(fn, 0, METRICS, 1000, 1000)); // one bucket
+  fs.push(feat(FeatureFn.Deriv2, 1, METRICS, 60_000)); // default B = W/20
+  for (const m of [0, 1, 2]) {
+    fs.push(feat(FeatureFn.Last, m, METRICS));
+    fs.push(feat(FeatureFn.Age, m, METRICS));
+    fs.push(feat(FeatureFn.Ewma, m, METRICS, 0, 0, 2000));
+  }
+  return fs;
+}
+
+/** A stream: mostly forward in time with jitter, out-of-order and late events, duplicates and long gaps. */
+const stepArb = fc.record({
+  slot: fc.integer({ min: 0, max: 2 }),
+  metric: fc.constantFrom(0, 0, 1, 1, 2, NO_METRIC),
+  dt: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: -300, max: 1500 }) },
+    { weight: 2, arbitrary: fc.constant(0) },
+    { weight: 2, arbitrary: fc.integer({ min: -20_000, max: -1000 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 5_000_000 }) },
+  ),
+  v: fc.integer({ min: -1000, max: 1000 }),
+});
+const streamArb = fc.record({
+  start: fc.integer({ min: 0, max: 100_000_000 }),
+  scale: fc.constantFrom(1, 0.001, 1e-150, 1e150, 123.456),
+  steps: fc.array(stepArb, { minLength: 1, maxLength: 60 }),
+});
+
+function toEvents(start: number, scale: number, steps: Array<{ slot: number; metric: number; dt: number; v: number }>): Ev[] {
+  let t = T0 + start;
+  return steps.map((s) => {
+    t += s.dt;
+    return [s.slot, s.metric, t, s.v * scale];
+  });
+}
+
+function tolerance(f: FeatureSpec, scale: number): [number, number] {
+  // absolute part scaled to the data: sums of values of one magnitude may cancel to ~0
+  if (TIGHT.has(f.fn)) return [1e-9, 1e-9 * 1000 * scale * 60];
+  // fits over integer-ms time: the scale of a slope is |v| per ms
+  const perSec = f.fn === FeatureFn.Deriv2 || f.fn === FeatureFn.RateDeriv2 ? 1e6 : 1e3;
+  return [1e-6, 1e-6 * 1000 * scale * perSec * 1e-3];
+}
+
+function check(h: KernelHarness, ref: ReferenceFeatures, features: FeatureSpec[], scale: number, nowMs: number, ctx: string): void {
+  for (const slot of [0, 1, 2, 3]) {
+    expect(Object.is(h.k.deviceClock(slot), ref.clock(slot)) || h.k.deviceClock(slot) === ref.clock(slot), `${ctx} clock ${slot}`).toBe(true);
+    features.forEach((f, i) => {
+      const a = h.value(slot, i, nowMs);
+      const b = ref.value(slot, i, nowMs);
+      const [rel, abs] = tolerance(f, scale);
+      if (!close(a, b, rel, abs)) {
+        throw new Error(`${ctx}: slot ${slot} ${f.canonical}: kernel ${a} reference ${b}`);
+      }
+    });
+  }
+}
+
+describe('kernel features equal the reference (property)', () => {
+  const features = allFeatures();
+  const spec = programSpec(METRICS, features);
+
+  it('after every event, for every feature of every device', () => {
+    fc.assert(
+      fc.property(streamArb, ({ start, scale, steps }) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        const events = toEvents(start, scale, steps);
+        events.forEach((e, i) => {
+          const now = 1000 + i * 7;
+          h.apply([e], now);
+          ref.apply(e[0], e[1], e[2], e[3], now);
+          check(h, ref, features, scale, now + 3, `event ${i}`);
+        });
+        expect(h.counters().lateEvents).toBe(ref.lateEvents());
+        expect(h.counters().eventsApplied).toBe(events.length);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('whole batches give the same state as single events', () => {
+    fc.assert(
+      fc.property(streamArb, ({ start, scale, steps }) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        const events = toEvents(start, scale, steps);
+        h.apply(events, 5000);
+        for (const e of events) ref.apply(e[0], e[1], e[2], e[3], 5000);
+        check(h, ref, features, scale, 9000, 'batch');
+        expect(h.counters().lateEvents).toBe(ref.lateEvents());
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
