@@ -4,6 +4,7 @@
 // NameTables only once the whole set is valid.
 
 import type { ActionDefinition } from '../actions/types.js';
+import { DamperError } from '../errors.js';
 import type { Expr, FeatureSpec, MatchClause, ProgramSpec, Read, RuleSpec } from '../kernel/program-spec.js';
 import { FeatureFn } from '../kernel/program-spec.js';
 import { Diagnostics } from './diagnostics.js';
@@ -39,6 +40,10 @@ interface CheckedRule {
 
 export function compileRules(yamlText: string, options: CompileOptions): CompileResult {
   const defaultBuckets = options.defaultBuckets ?? 20;
+  if (typeof yamlText !== 'string') return { ok: false, errors: ['1:1: the rules must be YAML text'] };
+  if (!Number.isInteger(defaultBuckets) || defaultBuckets < 1) {
+    throw new DamperError('DAMPER_ERR_RULES_OPTIONS', `defaultBuckets must be a positive integer, not ${defaultBuckets}`);
+  }
   const { doc, lines } = parseRulesYaml(yamlText);
   const diag = new Diagnostics(lines);
   if (doc.errors.length > 0) {

@@ -117,7 +117,7 @@ class Parser {
         return { kind: 'str', value: t.text, pos: t.pos };
       case '(': {
         const inner = this.expression();
-        this.expect(')', t);
+        this.expectClose();
         return inner;
       }
       case 'name': {
@@ -125,7 +125,7 @@ class Parser {
           throw new SyntaxFailure(t.pos, `unexpected '${t.text}'`);
         }
         if (this.peek().kind !== '(') return { kind: 'name', name: t.text, pos: t.pos };
-        const open = this.next();
+        this.next();
         const args: Node[] = [];
         if (this.peek().kind !== ')') {
           for (;;) {
@@ -134,7 +134,7 @@ class Parser {
             this.next();
           }
         }
-        this.expect(')', open);
+        this.expectClose();
         return { kind: 'call', name: t.text, args, pos: t.pos };
       }
       default:
@@ -142,10 +142,9 @@ class Parser {
     }
   }
 
-  private expect(kind: ')', open: Token): void {
+  private expectClose(): void {
     const t = this.peek();
-    if (t.kind !== kind) {
-      void open;
+    if (t.kind !== ')') {
       throw new SyntaxFailure(t.pos, t.kind === 'eof' ? "missing ')'" : `expected ')' but found ${describe(t)}`);
     }
     this.next();
