@@ -184,7 +184,8 @@ describe('webhooks', () => {
 
   it('emits an undeliverable record naming the action after maxAttempts', async () => {
     const rx = await receiver(() => 500);
-    const h = await startService(tempDir(), { webhooks: fast });
+    const published: string[] = [];
+    const h = await startService(tempDir(), { webhooks: fast, onPublished: (recs) => recs.forEach((r) => published.push(r.state)) });
     h.service.setDefinitions({ 'service-case': { kind: 'webhook', url: rx.url, maxAttempts: 3 } });
     const c = await Client.connect(h.port, '?rule=too-hot');
     await h.service.append([hookInput(1, 'th-9')]);
@@ -195,6 +196,7 @@ describe('webhooks', () => {
     expect(rx.attempts.get('1')).toBe(3);
     await waitFor(() => h.service.pendingDeliveries() === 0, 'queue empty');
     expect(rx.total()).toBe(3); // the undeliverable record itself is not posted
+    expect(published).toEqual(['cleared', 'undeliverable']);
   });
 
   it('keeps pending deliveries and their attempt counts across a restart', async () => {

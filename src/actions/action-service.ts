@@ -22,6 +22,11 @@ export interface ActionServiceOptions {
   pruneIntervalMs?: number;
   /** Told about /v1/actions connections opening (+1) and closing (−1), for metrics. */
   onConnections?: (delta: number) => void;
+  /**
+   * Told about every published batch, including the `undeliverable` records the service
+   * appends itself (which no caller of `append` sees), e.g. for damper_actions_total.
+   */
+  onPublished?: (records: ActionRecord[]) => void;
 }
 
 const DEFAULT_STREAM_BUFFER = 256 * 1024;
@@ -36,9 +41,11 @@ export class ActionService {
   private tail: Promise<void> = Promise.resolve();
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly onPublished: ((records: ActionRecord[]) => void) | undefined;
 
   constructor(opts: ActionServiceOptions) {
     this.now = opts.now ?? Date.now;
+    this.onPublished = opts.onPublished;
     this.log = new ActionLog(opts.root, opts.retention ?? DEFAULT_RETENTION, (bytes) =>
       Date.parse(decodeRecord(bytes).time),
     );
@@ -103,6 +110,13 @@ export class ActionService {
       this.log.markCommitted(last);
       this.stream.publish(batch);
       if (hooks !== null) for (const [action, rec, p] of hooks) this.webhooks.enqueue(action, rec.device, rec.seq, p);
+      if (this.onPublished !== undefined) {
+        try {
+          this.onPublished(records);
+        } catch {
+          // An observer's failure must not fail the append: the records are already out.
+        }
+      }
       return records;
     });
     this.tail = done.then(
