@@ -67,7 +67,9 @@ async function plainPutThroughput(total: number, batch: number): Promise<number>
     for (let done = 0; done < total; done += batch) {
       let last: Promise<boolean> | undefined;
       for (let i = 0; i < batch; i++) last = db.put(++seq, bytes[i]!);
-      inFlight.push(last!);
+      const written = last!;
+      // Durable like append: committed and flushed.
+      inFlight.push(new Promise((resolve, reject) => root.flushed.then(() => resolve(written), reject)));
       if (inFlight.length >= 4) await inFlight.shift();
     }
     await Promise.all(inFlight);

@@ -180,6 +180,7 @@ export async function runFleet(partial: Partial<SimulateOptions>): Promise<Simul
   let lastRefresh = t0;
   let cursor = 0;
   let frameIdx = 0;
+  let frameCount = 0;
   const sendTo = (conn: Conn, n: number): number => {
     const c = conn.client!;
     if (c.closed) return 0;
@@ -188,8 +189,9 @@ export async function runFleet(partial: Partial<SimulateOptions>): Promise<Simul
     n = Math.min(n, Math.max(1, Math.ceil(room / frameLen)), 256);
     if (n > 1) c.socket.cork();
     for (let k = 0; k < n; k++) {
-      const f = pool.frames[frameIdx];
+      let f = pool.frames[frameIdx];
       frameIdx = frameIdx + 1 === pool.frames.length ? 0 : frameIdx + 1;
+      if (o.badEvery > 0 && ++frameCount % o.badEvery === 0) f = pool.bad;
       if (o.ack) {
         const seq = ++conn.seq;
         conn.outstanding.set(seq, epf);

@@ -113,6 +113,8 @@ function writeEvent(w: MsgpackWriter, o: FramePoolOptions, i: number, t: number)
 
 export class FramePool {
   readonly frames: PooledFrame[] = [];
+  /** Same size as the others, but its last event's value is a string: `bad_event`, rejected whole. */
+  bad: PooledFrame = { ws: Buffer.alloc(0), events: Buffer.alloc(0) };
   readonly eventsPerFrame: number;
   private readonly size: number;
 
@@ -134,5 +136,13 @@ export class FramePool {
       const events = w.toBuffer();
       this.frames[j] = { ws: wsFrame(events), events };
     }
+    w.reset();
+    w.arrayHeader(this.opts.batch);
+    for (let i = 0; i < this.opts.batch - 1; i++) writeEvent(w, this.opts, i, t);
+    w.arrayHeader(this.opts.gateway ? 4 : 3);
+    if (this.opts.gateway) w.str(`${this.opts.prefix}0`);
+    w.f64(t).str('temperature').str('not-a-number');
+    const bad = w.toBuffer();
+    this.bad = { ws: wsFrame(bad), events: bad };
   }
 }

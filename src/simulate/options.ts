@@ -30,6 +30,8 @@ export interface SimulateOptions {
   /** Seconds to wait for sockets to drain and barriers to be acked. */
   drainTimeoutS: number;
   json: boolean;
+  /** Every Nth frame carries one invalid event (0 = never), to exercise rejection counting. */
+  badEvery: number;
 }
 
 export const kDefaultSimulateOptions: SimulateOptions = {
@@ -49,6 +51,7 @@ export const kDefaultSimulateOptions: SimulateOptions = {
   connectConcurrency: 256,
   drainTimeoutS: 30,
   json: false,
+  badEvery: 0,
 };
 
 export const SIMULATE_USAGE = `usage: damper simulate --url ws://HOST:PORT [options]
@@ -64,6 +67,7 @@ export const SIMULATE_USAGE = `usage: damper simulate --url ws://HOST:PORT [opti
   --prefix P           device id prefix (default sim-)
   --token T            device token (Authorization: Bearer)
   --no-barrier         do not send a final flush barrier per connection
+  --bad-every N        make every Nth frame invalid (one event with a string value)
   --json               print the report as one JSON line`;
 
 function bad(message: string): DamperError {
@@ -122,6 +126,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions & { help: boo
       case '--token': o.token = next() ?? ''; break;
       case '--no-barrier': o.barrier = false; break;
       case '--json': o.json = true; break;
+      case '--bad-every': o.badEvery = num(arg, next(), 0); break;
       case '--help': case '-h': help = true; break;
       default: throw bad(`unknown option ${arg}`);
     }

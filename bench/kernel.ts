@@ -1,0 +1,128 @@
+// Kernel benchmark (`npm run bench:kernel`): events/s and ns/event of the WASM kernel vs the
+// TypeScript port of the same bucket algorithm (src/kernel/ts-port.ts), at 1k/10k/100k
+// devices with 4 features each, batches of 1,000 events. Prints a table, writes JSON.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as L from '../assembly/layout.js';
+import { createShardMemory } from '../src/kernel/memory.js';
+import { instantiateKernel, packageRoot } from '../src/kernel/kernel.js';
+import { encodeProgram, inactiveProgramSlot, writeProgram } from '../src/kernel/program.js';
+import { FeatureFn, type ProgramSpec } from '../src/kernel/program-spec.js';
+import { TsPortKernel } from '../src/kernel/ts-port.js';
+import type { BenchRow } from './lib/row.js';
+import { describeMachine, textTable } from './lib/table.js';
+
+const BATCH = 1000;
+const T0 = 1_763_800_000_000;
+const W = 300_000;
+
+/** avg, max, deriv and rate of one metric over 5 minutes (default B = 15 s): one shared bucket ring. */
+export function benchSpec(): ProgramSpec {
+  const f = (fn: FeatureFn, name: string) => ({ fn, metric: 0, windowMs: W, bucketMs: W / 20, halfLifeMs: 0, canonical: `${name}(temperature, 5m)` });
+  return {
+    version: 1, metrics: ['temperature'], attrs: [], strings: [], rules: [],
+    features: [f(FeatureFn.Avg, 'avg'), f(FeatureFn.Max, 'max'), f(FeatureFn.Deriv, 'deriv'), f(FeatureFn.Rate, 'rate')],
+  };
+}
+
+/** Batches of events: devices drawn by an LCG, each device's clock advancing ~1 s per event with jitter. */
+function makeBatches(devices: number, batches: number): ArrayBuffer[] {
+  let seed = 12345;
+  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const clock = new Float64Array(devices).fill(T0);
+  const out: ArrayBuffer[] = [];
+  for (let b = 0; b < batches; b++) {
+    const buf = new ArrayBuffer(BATCH * L.BATCH_EVENT_BYTES);
+    const u = new Uint32Array(buf);
+    const f = new Float64Array(buf);
+    for (let i = 0; i < BATCH; i++) {
+      const slot = Math.floor(rnd() * devices);
+      clock[slot] += 200 + Math.floor(rnd() * 1600);
+      const ts = clock[slot] - (rnd() < 0.05 ? Math.floor(rnd() * 30_000) : 0); // 5% out of order
+      u[i * 6] = slot;
+      u[i * 6 + 1] = 0;
+      f[i * 3 + 1] = ts;
+      f[i * 3 + 2] = 20 + 10 * Math.sin(ts / 60_000) + rnd();
+    }
+    out.push(buf);
+  }
+  return out;
+}
+
+/** Runs `pass` (one sweep over all batches) until `minMs` elapsed; returns ns per event. */
+function timePasses(pass: () => void, events: number, minMs: number): number {
+  pass(); // warm-up: JIT, devices created, rings filled
+  let runs = 0;
+  const start = process.hrtime.bigint();
+  let elapsed = 0;
+  do {
+    pass();
+    runs++;
+    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
+  } while (elapsed < minMs);
+  return (elapsed * 1e6) / (runs * events);
+}
+
+export async function runKernelBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  const sizes = [1000, 10_000, 100_000];
+  const minMs = opts.quick ? 300 : 2000;
+  const spec = benchSpec();
+  const program = encodeProgram(spec, 1, null);
+  const rows: BenchRow[] = [];
+  for (const devices of sizes) {
+    const nBatches = Math.max(50, Math.min(400, (devices * 2) / BATCH));
+    const batches = makeBatches(devices, opts.quick ? Math.min(nBatches, 100) : nBatches);
+    const events = batches.length * BATCH;
+
+    const { memory, layout } = createShardMemory({ batchEvents: BATCH });
+    const k = instantiateKernel(memory);
+    const slot = inactiveProgramSlot(memory);
+    writeProgram(memory, slot, program);
+    k.switchProgram(slot);
+    const wasmNs = timePasses(() => {
+      for (const b of batches) {
+        new Uint8Array(memory.buffer, layout.batchBase, b.byteLength).set(new Uint8Array(b));
+        k.applyBatch(0, BATCH, 0);
+      }
+    }, events, minMs);
+    const stride = new DataView(memory.buffer).getUint32(L.HEADER_BASE + L.H_KERNEL_PRIVATE + 16, true);
+
+    const port = new TsPortKernel(program, devices);
+    const portBatch = new ArrayBuffer(BATCH * L.BATCH_EVENT_BYTES);
+    const portBytes = new Uint8Array(portBatch);
+    const tsNs = timePasses(() => {
+      for (const b of batches) {
+        portBytes.set(new Uint8Array(b));
+        port.applyBatch(portBatch, BATCH, 0);
+      }
+    }, events, minMs);
+
+    const scenario = `kernel ${devices / 1000}k devices × 4 features`;
+    rows.push({
+      scenario, metric: 'events/s', value: 1e9 / wasmNs, unit: 'ev/s', baseline: 'TS port', baselineValue: 1e9 / tsNs,
+      ratio: tsNs / wasmNs, target: '≥ 1.5x TS port', note: `batches of ${BATCH}; ${events} distinct events per pass`,
+    });
+    rows.push({ scenario, metric: 'ns/event', value: wasmNs, unit: 'ns', baseline: 'TS port', baselineValue: tsNs });
+    rows.push({ scenario, metric: 'state/device', value: stride, unit: 'B', target: '≤ 2048 B', note: 'device block: header + 20 buckets × (id, count, sum, min/max, centred LSQ)' });
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const rows = await runKernelBench({ quick });
+  console.log(textTable(rows));
+  const dir = join(packageRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `kernel-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ bench: 'kernel', machine: describeMachine(), quick, rows }, null, 2));
+  console.log(`\nwritten ${file}`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

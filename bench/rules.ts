@@ -1,0 +1,154 @@
+// `npm run bench:rules`: kernel events/s with 0 (features only), 1, 10 and 100 rules over
+// the same shared features, the cost per rule per event, and the ratio 10 rules / features
+// only (target ≤ 2×). Prints a table and writes bench/results/rules-<ts>.json.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as L from '../assembly/layout.js';
+import { createShardMemory } from '../src/kernel/memory.js';
+import { instantiateKernel, type KernelExports } from '../src/kernel/kernel.js';
+import { encodeProgram, writeProgram } from '../src/kernel/program.js';
+import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec, type RuleSpec } from '../src/kernel/program-spec.js';
+import type { BenchRow } from './lib/row.js';
+import { textTable } from './lib/table.js';
+
+const DEVICES = 10_000;
+const BATCH = 1_000;
+const T0 = 1_763_800_000_000;
+const RULE_COUNTS = [0, 1, 10, 100];
+
+/** The four shared features every rule set reads (the kernel bench's "4 features"). */
+const FEATURES: FeatureSpec[] = [
+  { fn: FeatureFn.Avg, metric: 0, windowMs: 300_000, bucketMs: 15_000, halfLifeMs: 0, canonical: 'avg(temperature, 5m)' },
+  { fn: FeatureFn.Max, metric: 0, windowMs: 300_000, bucketMs: 15_000, halfLifeMs: 0, canonical: 'max(temperature, 5m)' },
+  { fn: FeatureFn.Last, metric: 0, windowMs: 0, bucketMs: 0, halfLifeMs: 0, canonical: 'last(temperature)' },
+  { fn: FeatureFn.Rate, metric: 1, windowMs: 60_000, bucketMs: 3_000, halfLifeMs: 0, canonical: 'rate(errors, 1m)' },
+];
+
+const num = (value: number): Expr => ({ op: 'num', value });
+const feat = (index: number): Expr => ({ op: 'feature', index });
+
+/** Rule i: a threshold on one feature, every third with a second condition, some with for/cooldown. */
+function benchRule(i: number): RuleSpec {
+  const f = i % FEATURES.length;
+  const threshold = f === 3 ? 0.5 + (i % 7) * 0.1 : 24 + (i % 9);
+  let when: Expr = { op: '>', left: feat(f), right: num(threshold) };
+  if (i % 3 === 2) when = { op: 'and', left: when, right: { op: '<', left: feat((f + 1) % FEATURES.length), right: { op: '+', left: { op: 'attr', attr: 0 }, right: num(40) } } };
+  const forMs = i % 4 === 1 ? 60_000 : 0;
+  const cooldownMs = i % 5 === 4 ? 600_000 : 0;
+  const key = JSON.stringify([when, forMs, cooldownMs]);
+  const reads = [{ kind: 'feature' as const, index: f }];
+  if (i % 3 === 2) reads.push({ kind: 'feature', index: (f + 1) % FEATURES.length });
+  return { id: `r${i}`, key, when, clear: null, forMs, cooldownMs, usesAge: false, match: [], reads, actions: [] };
+}
+
+function spec(rules: number): ProgramSpec {
+  return {
+    version: 1, metrics: ['temperature', 'errors'], attrs: ['setpoint'], strings: [],
+    features: FEATURES, rules: Array.from({ length: rules }, (_, i) => benchRule(i)),
+  };
+}
+
+/** A seeded stream: thermostats drifting around 22 °C with rare spikes, 1 event in 10 an error. */
+function makeBatches(count: number): Float64Array[] {
+  let seed = 42;
+  const rnd = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const batches: Float64Array[] = [];
+  let ts = T0;
+  for (let b = 0; b < count; b++) {
+    const a = new Float64Array(BATCH * 4);
+    for (let i = 0; i < BATCH; i++) {
+      ts += 5;
+      a[i * 4] = Math.floor(rnd() * DEVICES);
+      a[i * 4 + 1] = rnd() < 0.1 ? 1 : 0;
+      a[i * 4 + 2] = ts;
+      a[i * 4 + 3] = 22 + rnd() * 4 + (rnd() < 0.01 ? 15 : 0);
+    }
+    batches.push(a);
+  }
+  return batches;
+}
+
+function writeBatch(memory: WebAssembly.Memory, base: number, a: Float64Array): void {
+  const dv = new DataView(memory.buffer);
+  for (let i = 0; i < BATCH; i++) {
+    const p = base + i * L.BATCH_EVENT_BYTES;
+    dv.setUint32(p + L.BE_SLOT, a[i * 4], true);
+    dv.setUint32(p + L.BE_METRIC, a[i * 4 + 1], true);
+    dv.setFloat64(p + L.BE_TS, a[i * 4 + 2], true);
+    dv.setFloat64(p + L.BE_VALUE, a[i * 4 + 3], true);
+  }
+}
+
+interface Measure { eventsPerS: number; transitions: number }
+
+function measure(rules: number, batches: Float64Array[], seconds: number): Measure {
+  const { memory, layout } = createShardMemory({ ringBytes: 4096, batchEvents: BATCH, outboxBytes: 1 << 20, initialArenaPages: 512 });
+  const k: KernelExports = instantiateKernel(memory);
+  writeProgram(memory, 0, encodeProgram(spec(rules), 1, null));
+  k.switchProgram(0);
+  const dv = new DataView(memory.buffer);
+  for (let slot = 0; slot < DEVICES; slot++) {
+    dv.setUint32(layout.scratchBase + L.AE_ID, 0, true);
+    dv.setUint32(layout.scratchBase + L.AE_KIND, L.ATTR_NUMBER, true);
+    dv.setFloat64(layout.scratchBase + L.AE_VALUE, 20, true);
+    k.setAttrs(slot, layout.scratchBase, 1);
+  }
+  const run = (b: number): void => {
+    // the batch is rewritten each time (as the worker does), outside the timed kernel calls
+    writeBatch(memory, layout.batchBase, batches[b % batches.length]);
+    let i = 0;
+    const t = process.hrtime.bigint();
+    while (i < BATCH) {
+      i = k.applyBatch(i, BATCH, T0);
+      new DataView(memory.buffer).setInt32(L.HEADER_BASE + L.H_OUT_LEN, 0, true);
+    }
+    elapsed += process.hrtime.bigint() - t;
+  };
+  let elapsed = 0n;
+  // warm-up: every device gets state, the JIT settles
+  for (let b = 0; b < 30; b++) run(b);
+  elapsed = 0n;
+  let events = 0;
+  let b = 30;
+  while (Number(elapsed) / 1e9 < seconds) {
+    run(b++);
+    events += BATCH;
+  }
+  const transitions = new DataView(memory.buffer).getFloat64(L.HEADER_BASE + L.H_TRANSITIONS, true);
+  return { eventsPerS: events / (Number(elapsed) / 1e9), transitions };
+}
+
+export async function runRulesBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  const seconds = opts.quick ? 0.4 : 2;
+  const batches = makeBatches(opts.quick ? 60 : 200);
+  const rows: BenchRow[] = [];
+  const results = new Map<number, Measure>();
+  for (const n of RULE_COUNTS) results.set(n, measure(n, batches, seconds));
+  const base = results.get(0)!;
+  const nsBase = 1e9 / base.eventsPerS;
+  rows.push({ scenario: 'rules', metric: 'kernel events/s, features only (4 features)', value: Math.round(base.eventsPerS), unit: 'ev/s', note: `${DEVICES} devices, batches of ${BATCH}` });
+  for (const n of RULE_COUNTS.slice(1)) {
+    const m = results.get(n)!;
+    const ns = 1e9 / m.eventsPerS;
+    rows.push({
+      scenario: 'rules', metric: `kernel events/s, ${n} rule${n > 1 ? 's' : ''}`, value: Math.round(m.eventsPerS), unit: 'ev/s',
+      baseline: 'features only', baselineValue: Math.round(base.eventsPerS), ratio: Number((ns / nsBase).toFixed(3)),
+      target: n === 10 ? '≤ 2× features-only time' : undefined, note: `${m.transitions} transitions`,
+    });
+    rows.push({ scenario: 'rules', metric: `cost per rule per event, ${n} rule${n > 1 ? 's' : ''}`, value: Number(((ns - nsBase) / n).toFixed(2)), unit: 'ns' });
+  }
+  return rows;
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const quick = process.argv.includes('--quick');
+  const rows = await runRulesBench({ quick });
+  process.stdout.write(textTable(rows) + '\n');
+  const dir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `rules-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ timestamp: new Date().toISOString(), quick, rows }, null, 2) + '\n');
+  process.stdout.write(`wrote ${file}\n`);
+}
