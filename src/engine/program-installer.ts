@@ -1,0 +1,63 @@
+// RuleManager's `install`: encode the program, write it into the inactive slot of every
+// shard, re-announce attributes that became meaningful, queue RK_PROGRAM, and resolve once
+// every shard's kernel reports the new epoch (the switch happens at a batch boundary, so
+// no event sees a mix of versions).
+import { H_ACTIVE_EPOCH, NO_SLOT, RK_ATTRS, RK_PROGRAM } from '../../assembly/layout.js';
+import { DamperError } from '../errors.js';
+import { encodeProgram, inactiveProgramSlot, writeProgram } from '../kernel/program.js';
+import type { ProgramSpec } from '../kernel/program-spec.js';
+import type { DrainScheduler } from '../shard/drain-scheduler.js';
+import type { ProgramBook } from '../shard/program-book.js';
+import type { ShardSet } from '../shard/shard-set.js';
+
+export interface InstallerDeps {
+  shards: ShardSet;
+  scheduler: DrainScheduler;
+  programs: ProgramBook;
+  /** RK_ATTRS payload for a device from the registry and the current name tables. */
+  attrEntries(id: string): Uint8Array;
+  timeoutMs?: number;
+}
+
+export class ProgramInstaller {
+  private epoch = 0;
+  private attrCount = 0;
+  private stringCount = 0;
+
+  constructor(private readonly deps: InstallerDeps) {}
+
+  install = async (spec: ProgramSpec, prev: ProgramSpec | null): Promise<void> => {
+    const { shards, scheduler, programs } = this.deps;
+    const epoch = ++this.epoch;
+    const bytes = encodeProgram(spec, epoch, prev);
+    // Every slot write happens before any switch is queued: a shard never switches to a half-written program.
+    const slots = shards.memories.map((m) => inactiveProgramSlot(m));
+    shards.memories.forEach((m, s) => writeProgram(m, slots[s], bytes));
+    programs.add(epoch, spec);
+    if (spec.attrs.length !== this.attrCount || spec.strings.length !== this.stringCount) {
+      this.attrCount = spec.attrs.length;
+      this.stringCount = spec.strings.length;
+      for (const id of shards.devices()) {
+        const s = shards.shardOf(id);
+        shards.writeControl(s, RK_ATTRS, shards.slotOf(id), Date.now(), this.deps.attrEntries(id));
+      }
+    }
+    const payload = new Uint8Array(8);
+    const dv = new DataView(payload.buffer);
+    for (let s = 0; s < shards.count; s++) {
+      dv.setUint32(0, slots[s], true);
+      dv.setUint32(4, epoch, true);
+      shards.writeControl(s, RK_PROGRAM, NO_SLOT, Date.now(), payload);
+    }
+    scheduler.kickAll();
+    const deadline = Date.now() + (this.deps.timeoutMs ?? 30_000);
+    for (;;) {
+      let done = true;
+      for (let s = 0; s < shards.count; s++) if (shards.header(s).getInt32(H_ACTIVE_EPOCH, true) !== epoch) done = false;
+      if (done) return;
+      if (Date.now() > deadline) throw new DamperError('DAMPER_ERR_INSTALL_TIMEOUT', `rules version ${spec.version} not active on every shard after ${this.deps.timeoutMs ?? 30_000} ms`);
+      await new Promise((r) => setTimeout(r, 2));
+      scheduler.kickAll();
+    }
+  };
+}

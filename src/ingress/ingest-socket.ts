@@ -1,0 +1,186 @@
+// ws /v1/ingest (SPEC §3.1): device connections forward raw frames to their shard;
+// gateway connections decode here only to re-route. Auth happens at the upgrade, so a bad
+// token gets 401 before any frame is read.
+import uWS from 'uWebSockets.js';
+import { RK_FRAME_JSON, RK_FRAME_MSGPACK } from '../../assembly/layout.js';
+import type { EngineMetrics } from '../ops/metrics.js';
+import { isDeviceId } from '../shard/names.js';
+import type { ReplyTarget, ReplyTargets } from '../shard/reply-targets.js';
+import { RF_TEXT } from '../shard/ring-flags.js';
+import { decodeQuery, requestToken, sameToken } from './auth.js';
+import { decodeFrame, type FrameReply, type IngestCore } from './ingest-core.js';
+import { OrderedReplies } from './ordered-replies.js';
+import { ackMessage, encodeReply, errorMessage } from './reply-encoding.js';
+
+export interface IngestSocketDeps {
+  core: IngestCore;
+  replies: ReplyTargets;
+  metrics: EngineMetrics;
+  maxFrameBytes: number;
+  devicesMode: 'open' | 'token';
+  adminToken: string;
+  checkDeviceToken(id: string, token: string | undefined): boolean;
+  /** False while starting or draining: upgrades get 503. */
+  accepting(): boolean;
+  shardCount: number;
+}
+
+interface Conn {
+  device: string; // '' for gateways
+  shard: number;
+  slot: number;
+  replyId: number;
+  closed: boolean;
+  ws: uWS.WebSocket<Conn> | null;
+  dirty: Uint8Array | null;
+  order: OrderedReplies | null;
+}
+
+export interface IngestSockets {
+  /** Closes every ingest connection (1001) — used at the end of a drain. */
+  closeAll(): void;
+  count(): number;
+}
+
+export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps): IngestSockets {
+  const { core, replies, metrics, maxFrameBytes } = deps;
+  const open = new Set<uWS.WebSocket<Conn>>();
+
+  const send = (c: Conn, msg: object, text: boolean): void => {
+    const ws = c.ws;
+    if (c.closed || ws === null) return;
+    ws.cork(() => ws.send(encodeReply(msg, text), !text));
+  };
+
+  app.ws<Conn>('/v1/ingest', {
+    compression: uWS.DISABLED,
+    // Above the frame limit, so oversize frames reach us and close with 1009 instead of uWS's abrupt drop.
+    maxPayloadLength: Math.min(maxFrameBytes * 2 + 65536, 256 * 1024 * 1024),
+    maxBackpressure: 4 * 1024 * 1024,
+    closeOnBackpressureLimit: 0,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+
+    upgrade: (res, req, context) => {
+      const key = req.getHeader('sec-websocket-key');
+      const protocol = req.getHeader('sec-websocket-protocol');
+      const extensions = req.getHeader('sec-websocket-extensions');
+      const rawDevice = req.getQuery('device');
+      const token = requestToken(req);
+      const fail = (status: string, code: string, message: string): void => {
+        metrics.rejected(code);
+        res.writeStatus(status).writeHeader('Content-Type', 'application/json').end(JSON.stringify({ error: { code, message } }));
+      };
+      if (!deps.accepting()) return fail('503 Service Unavailable', 'overloaded', 'the engine is not accepting connections');
+      let device = '';
+      if (rawDevice !== undefined && rawDevice !== '') {
+        const id = decodeQuery(rawDevice);
+        if (!isDeviceId(id)) return fail('400 Bad Request', 'bad_event', 'device must be 1..128 bytes of [A-Za-z0-9._:-]');
+        if (deps.devicesMode === 'token' && !deps.checkDeviceToken(id, token)) return fail('401 Unauthorized', 'unauthorized', 'bad or missing device token');
+        device = id;
+      } else if (deps.devicesMode === 'token' && !(deps.adminToken !== '' && sameToken(deps.adminToken, token))) {
+        return fail('401 Unauthorized', 'unauthorized', 'gateway connections need the admin token when device auth is on');
+      }
+      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null };
+      res.upgrade(conn, key, protocol, extensions, context);
+    },
+
+    open: (ws) => {
+      const c = ws.getUserData();
+      c.ws = ws;
+      open.add(ws);
+      if (c.device !== '') {
+        const { shard, slot } = core.attach(c.device);
+        c.shard = shard;
+        c.slot = slot;
+        c.replyId = replies.add(deviceTarget(c, send, metrics));
+        metrics.connections('device', 1);
+      } else {
+        c.dirty = new Uint8Array(deps.shardCount);
+        c.order = new OrderedReplies((msg, text) => send(c, msg, text));
+        metrics.connections('gateway', 1);
+      }
+    },
+
+    message: (ws, message, isBinary) => {
+      const c = ws.getUserData();
+      metrics.frames('ws');
+      if (message.byteLength > maxFrameBytes) {
+        metrics.rejected('too_large');
+        ws.end(1009, 'frame too large');
+        return;
+      }
+      const text = !isBinary;
+      const received = Date.now();
+      if (c.device !== '') {
+        const bytes = new Uint8Array(message);
+        const ok = core.deviceFrame(c.shard, c.slot, text ? RK_FRAME_JSON : RK_FRAME_MSGPACK, text ? RF_TEXT : 0, c.replyId, received, bytes);
+        if (!ok) overloaded(c, bytes, text);
+        return;
+      }
+      const order = c.order as OrderedReplies;
+      const entry = order.reserve(text);
+      const decoded = decodeFrame(new Uint8Array(message), text);
+      if (!decoded.ok) {
+        metrics.rejected('bad_frame');
+        order.fill(entry, errorMessage('bad_frame', text ? 'not valid JSON' : 'not valid msgpack', NaN, -1));
+        return;
+      }
+      const replies = core.gatewayFrame(decoded.value, received, text ? RF_TEXT : 0, false, c.dirty, (r: FrameReply) => {
+        order.fill(entry, replyMessage(r, metrics));
+      });
+      if (!replies) order.cancel(entry);
+    },
+
+    close: (ws) => {
+      const c = ws.getUserData();
+      c.closed = true;
+      open.delete(ws);
+      if (c.device !== '') {
+        replies.remove(c.replyId);
+        metrics.connections('device', -1);
+      } else {
+        metrics.connections('gateway', -1);
+      }
+    },
+  });
+
+  /** The ring had no room: the frame is refused, and an acknowledged batch is nacked by seq. */
+  function overloaded(c: Conn, bytes: Uint8Array, text: boolean): void {
+    metrics.rejected('overloaded');
+    const d = decodeFrame(bytes, text);
+    let seq = NaN;
+    if (d.ok && typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value)) {
+      const s = (d.value as { seq?: unknown }).seq;
+      if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) seq = s;
+    }
+    send(c, errorMessage('overloaded', 'the device shard is saturated, retry later', seq, -1), text);
+  }
+
+  return {
+    closeAll() {
+      for (const ws of [...open]) ws.end(1001, 'server shutting down');
+    },
+    count() {
+      return open.size;
+    },
+  };
+}
+
+function deviceTarget(c: Conn, send: (c: Conn, msg: object, text: boolean) => void, metrics: EngineMetrics): ReplyTarget {
+  return {
+    ack(seq, accepted, text) {
+      send(c, ackMessage(seq, accepted), text);
+    },
+    error(code, message, seq, index, text) {
+      metrics.rejected(code);
+      send(c, errorMessage(code, message, seq, index), text);
+    },
+  };
+}
+
+export function replyMessage(r: FrameReply, metrics: EngineMetrics): object {
+  if (r.ok) return ackMessage(r.seq, r.accepted);
+  metrics.rejected(r.code);
+  return errorMessage(r.code, r.message, r.seq, r.index);
+}

@@ -1,0 +1,257 @@
+// One worker's view of one shard: drains ring records into the kernel and writes replies.
+// Any worker may drain any shard (the scheduler runs at most one drain per shard at a
+// time), so everything durable lives in shard memory; this object only caches views.
+import { Unpackr } from 'msgpackr';
+import {
+  H_ACTIVE_EPOCH, H_ACTIVE_PROG, H_DEVICES, H_OUT_BASE, H_OUT_LEN, H_OUT_SIZE, H_PROG_BASE0, H_PROG_BASE1, HEADER_BASE,
+  ATTR_ENTRY_BYTES, NO_METRIC, P_META_LEN, P_META_OFF, R_CONN, R_FLAGS, R_RECEIVED, R_SLOT, RF_HTTP, RING_HEADER_BYTES,
+  RK_ATTRS, RK_BARRIER, RK_FRAME_JSON, RK_FRAME_MSGPACK, RK_PROGRAM, RK_REMOVE, RK_ROUTED, RK_TICK,
+} from '../../assembly/layout.js';
+import { BatchWriter } from './batch-writer.js';
+import { FrameWalker } from './frame-walker.js';
+import { ACK_BYTES, MAX_ERROR_BYTES, writeAck, writeError } from './outbox.js';
+import { RingReader } from './ring-reader.js';
+import { WC_BAD_FRAME } from './wire-errors.js';
+
+/** The kernel exports the worker uses (docs/internals.md "Kernel exports"). */
+export interface KernelApi {
+  applyBatch(from: number, to: number, nowMs: number): number;
+  tick(fromSlot: number, nowMs: number): number;
+  setAttrs(slot: number, ptr: number, n: number): void;
+  removeDevice(slot: number): void;
+  switchProgram(progSlot: number): void;
+}
+
+export interface DrainResult {
+  /** Outbox contents that were spilled before the task ended (the rest stays in shard memory). */
+  chunks: Uint8Array[];
+  records: number;
+  busyMs: number;
+  /** Events in accepted raw frames (routed events are counted by the main thread). */
+  eventsIn: number;
+  /** Earliest receive time of the frames drained (NaN when none), for ingest→action latency. */
+  firstReceived: number;
+}
+
+/** Per-task limits so one busy shard cannot monopolise a worker. */
+const MAX_RECORDS = 4096;
+const MAX_BYTES = 4 << 20;
+
+interface PendingReply { reply: number; flags: number; seq: number; accepted: number; index: number; code: number; message: string }
+
+const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number', useRecords: false });
+const decoder = new TextDecoder();
+
+export class ShardDrainer {
+  private readonly buffer: SharedArrayBuffer;
+  private readonly hdr: DataView;
+  /** The regions below the arena never move, so one view of the initial buffer covers them. */
+  private readonly low: DataView;
+  private readonly ctl: Int32Array;
+  private readonly ring: RingReader;
+  private readonly batch: BatchWriter;
+  private readonly walker = new FrameWalker();
+  private readonly outBase: number;
+  private readonly outSize: number;
+  private outU8: Uint8Array;
+  private outDv: DataView;
+  private epoch = -1;
+  private chunks: Uint8Array[] = [];
+  private pending: PendingReply[] = [];
+  private eventsIn = 0;
+  private firstReceived = NaN;
+
+  constructor(private readonly memory: WebAssembly.Memory, private readonly kernel: KernelApi) {
+    this.buffer = memory.buffer as unknown as SharedArrayBuffer;
+    this.hdr = new DataView(this.buffer, HEADER_BASE, 1024);
+    this.low = new DataView(this.buffer);
+    this.ctl = new Int32Array(this.buffer, HEADER_BASE, 256);
+    this.ring = new RingReader(this.buffer);
+    this.batch = new BatchWriter(this.buffer, () => this.flush());
+    this.outBase = this.hdr.getInt32(H_OUT_BASE, true);
+    this.outSize = this.hdr.getInt32(H_OUT_SIZE, true);
+    this.outU8 = new Uint8Array(this.buffer, this.outBase, this.outSize);
+    this.outDv = new DataView(this.buffer, this.outBase, this.outSize);
+  }
+
+  drain(): DrainResult {
+    const t0 = performance.now();
+    this.chunks = [];
+    this.eventsIn = 0;
+    this.firstReceived = NaN;
+    Atomics.store(this.ctl, H_OUT_LEN >> 2, 0);
+    this.refreshMetrics();
+    let records = 0;
+    let bytes = 0;
+    const ring = this.ring;
+    while (records < MAX_RECORDS && bytes < MAX_BYTES && ring.next()) {
+      try {
+        this.record();
+      } catch (e) {
+        // A bug must not wedge the shard: answer the frame and move on.
+        const conn = this.hdrU32(R_CONN);
+        if (conn !== 0) this.pending.push({ reply: conn, flags: this.ringU8(R_FLAGS), seq: NaN, accepted: -1, index: -1, code: WC_BAD_FRAME, message: `internal error: ${(e as Error).message}` });
+      }
+      bytes += ring.len + RING_HEADER_BYTES;
+      records++;
+      ring.consume();
+    }
+    this.flush();
+    return { chunks: this.chunks, records, busyMs: performance.now() - t0, eventsIn: this.eventsIn, firstReceived: this.firstReceived };
+  }
+
+  private record(): void {
+    const ring = this.ring;
+    switch (ring.kind) {
+      case RK_FRAME_MSGPACK:
+      case RK_FRAME_JSON:
+        this.frame(ring.kind === RK_FRAME_JSON);
+        return;
+      case RK_ROUTED:
+        this.routed();
+        return;
+      case RK_ATTRS:
+        this.flush();
+        this.kernel.setAttrs(this.hdrU32(R_SLOT), ring.at + RING_HEADER_BYTES, (ring.len / ATTR_ENTRY_BYTES) | 0);
+        return;
+      case RK_REMOVE:
+        this.flush();
+        this.kernel.removeDevice(this.hdrU32(R_SLOT));
+        return;
+      case RK_TICK:
+        this.flush();
+        this.tick(this.ringF64(R_RECEIVED));
+        return;
+      case RK_PROGRAM: {
+        this.flush();
+        this.kernel.switchProgram(this.low.getUint32(ring.at + RING_HEADER_BYTES, true));
+        this.refreshMetrics();
+        return;
+      }
+      case RK_BARRIER: {
+        const conn = this.hdrU32(R_CONN);
+        if (conn !== 0) this.pending.push({ reply: conn, flags: this.ringU8(R_FLAGS), seq: NaN, accepted: 0, index: -1, code: 0, message: '' });
+        return;
+      }
+    }
+  }
+
+  private frame(json: boolean): void {
+    const ring = this.ring;
+    const conn = this.hdrU32(R_CONN);
+    const flags = this.ringU8(R_FLAGS);
+    const received = this.ringF64(R_RECEIVED);
+    if (!(received >= this.firstReceived)) this.firstReceived = received;
+    const bytes = new Uint8Array(this.buffer, ring.at + RING_HEADER_BYTES, ring.len);
+    let value: unknown;
+    try {
+      value = json ? JSON.parse(decoder.decode(bytes.slice())) : unpackr.unpack(bytes);
+    } catch {
+      if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: -1, index: -1, code: WC_BAD_FRAME, message: json ? 'not valid JSON' : 'not valid msgpack' });
+      return;
+    }
+    const w = this.walker;
+    const n = w.walk(value, false, received, null);
+    if (n < 0) {
+      if (conn !== 0) this.pending.push({ reply: conn, flags, seq: w.seq, accepted: -1, index: w.index, code: w.code, message: w.message });
+      return;
+    }
+    if (this.batch.len + n > this.batch.cap) this.flush();
+    this.batch.slot = this.hdrU32(R_SLOT);
+    w.walk(value, false, received, this.batch);
+    this.eventsIn += n;
+    if (conn !== 0 && (w.acked || (flags & RF_HTTP) !== 0)) this.pending.push({ reply: conn, flags, seq: w.seq, accepted: n, index: -1, code: 0, message: '' });
+  }
+
+  /** `[[slot, t, m, v], …]` re-encoded by the main thread, which validated every event. */
+  private routed(): void {
+    const ring = this.ring;
+    const conn = this.hdrU32(R_CONN);
+    const flags = this.ringU8(R_FLAGS);
+    const received = this.ringF64(R_RECEIVED);
+    if (!(received >= this.firstReceived)) this.firstReceived = received;
+    const events = unpackr.unpack(new Uint8Array(this.buffer, ring.at + RING_HEADER_BYTES, ring.len)) as Array<[number, number, string, number]>;
+    const metrics = this.batch.metrics;
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      this.batch.push(e[0], metrics.get(e[2]) ?? NO_METRIC, e[1], e[3]);
+    }
+    if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: events.length, index: -1, code: 0, message: '' });
+  }
+
+  private tick(nowMs: number): void {
+    let slot = 0;
+    for (;;) {
+      const next = this.kernel.tick(slot, nowMs);
+      if (next <= slot || next >= this.hdr.getFloat64(H_DEVICES, true)) return;
+      this.spill();
+      slot = next;
+    }
+  }
+
+  /** Applies the batch, then writes the replies of every frame it completed. */
+  private flush(): void {
+    const n = this.batch.len;
+    let i = 0;
+    const now = Date.now();
+    while (i < n) {
+      const before = Atomics.load(this.ctl, H_OUT_LEN >> 2);
+      const j = this.kernel.applyBatch(i, n, now);
+      if (j < n) {
+        if (j === i && before === 0) throw new Error('kernel made no progress with an empty outbox');
+        this.spill();
+      }
+      i = j;
+    }
+    this.batch.len = 0;
+    const pending = this.pending;
+    for (let k = 0; k < pending.length; k++) this.reply(pending[k]);
+    pending.length = 0;
+  }
+
+  private reply(p: PendingReply): void {
+    const need = p.accepted >= 0 ? ACK_BYTES : MAX_ERROR_BYTES;
+    let len = Atomics.load(this.ctl, H_OUT_LEN >> 2);
+    if (len + need > this.outSize) {
+      this.spill();
+      len = 0;
+    }
+    len += p.accepted >= 0
+      ? writeAck(this.outDv, len, p.reply, p.flags, p.seq, p.accepted)
+      : writeError(this.outU8, this.outDv, len, p.reply, p.flags, p.seq, p.index, p.code, p.message);
+    Atomics.store(this.ctl, H_OUT_LEN >> 2, len);
+  }
+
+  /** Copies the outbox out into the task result and empties it. */
+  private spill(): void {
+    const len = Atomics.load(this.ctl, H_OUT_LEN >> 2);
+    if (len > 0) this.chunks.push(this.outU8.slice(0, len));
+    Atomics.store(this.ctl, H_OUT_LEN >> 2, 0);
+  }
+
+  /** Metric names → ids from the active program's meta JSON (reloaded when the epoch moves). */
+  private refreshMetrics(): void {
+    const epoch = this.hdr.getInt32(H_ACTIVE_EPOCH, true);
+    const active = this.hdr.getInt32(H_ACTIVE_PROG, true);
+    if (active < 0 || epoch === this.epoch) return;
+    this.epoch = epoch;
+    const base = this.hdr.getInt32(active === 0 ? H_PROG_BASE0 : H_PROG_BASE1, true);
+    const pdv = new DataView(this.buffer, base, 64);
+    const off = pdv.getUint32(P_META_OFF, true);
+    const len = pdv.getUint32(P_META_LEN, true);
+    const meta = JSON.parse(decoder.decode(new Uint8Array(this.buffer, base + off, len).slice())) as { metrics: string[] };
+    const map = new Map<string, number>();
+    meta.metrics.forEach((m, i) => map.set(m, i));
+    this.batch.metrics = map;
+  }
+
+  private hdrU32(field: number): number {
+    return this.low.getUint32(this.ring.at + field, true);
+  }
+  private ringU8(field: number): number {
+    return this.low.getUint8(this.ring.at + field);
+  }
+  private ringF64(field: number): number {
+    return this.low.getFloat64(this.ring.at + field, true);
+  }
+}
