@@ -16,6 +16,9 @@ import type { ActionRecordInput } from '../src/actions/types.js';
 import { listenApp } from '../src/ops/listen.js';
 import type { BenchRow } from './lib/row.js';
 
+/** Appends in flight at once: the engine does not wait for one before the next either. */
+const IN_FLIGHT = 32;
+
 const nowHr = () => performance.timeOrigin + performance.now();
 
 function transition(i: number, t0 = 0): ActionRecordInput {
@@ -42,7 +45,7 @@ async function appendThroughput(total: number, batch: number): Promise<number> {
     const inFlight: Promise<unknown>[] = [];
     for (let done = 0; done < total; done += batch) {
       inFlight.push(service.append(inputs));
-      if (inFlight.length >= 4) await inFlight.shift();
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     }
     await Promise.all(inFlight);
     return total / ((performance.now() - t) / 1000);
@@ -70,7 +73,7 @@ async function plainPutThroughput(total: number, batch: number): Promise<number>
       const written = last!;
       // Durable like append: committed and flushed.
       inFlight.push(new Promise((resolve, reject) => root.flushed.then(() => resolve(written), reject)));
-      if (inFlight.length >= 4) await inFlight.shift();
+      if (inFlight.length >= IN_FLIGHT) await inFlight.shift();
     }
     await Promise.all(inFlight);
     return total / ((performance.now() - t) / 1000);
@@ -154,8 +157,13 @@ export async function runActionsBench(opts: { quick?: boolean } = {}): Promise<B
   // Warm up both paths once so the JIT and lmdb's map do not favour either.
   await plainPutThroughput(batch * 8, batch);
   await appendThroughput(batch * 8, batch);
-  const plain = await plainPutThroughput(total, batch);
-  const append = await appendThroughput(total, batch);
+  // Interleaved repetitions, best of each: the machine is shared and noisy.
+  let plain = 0;
+  let append = 0;
+  for (let r = 0; r < (opts.quick ? 1 : 3); r++) {
+    plain = Math.max(plain, await plainPutThroughput(total, batch));
+    append = Math.max(append, await appendThroughput(total, batch));
+  }
   const storm = await fireStorm(10_000, 4, opts.quick ? 1 : 5);
   return [
     {
@@ -166,7 +174,7 @@ export async function runActionsBench(opts: { quick?: boolean } = {}): Promise<B
       baseline: 'plain lmdb put of the same bytes',
       baselineValue: Math.round(plain),
       ratio: append / plain,
-      note: `${total} records in batches of ${batch}, 4 batches in flight, durable before resolve`,
+      note: `${total} records in batches of ${batch}, ${IN_FLIGHT} batches in flight, durable before resolve`,
     },
     {
       scenario: 'fire storm 10k devices → ws subscriber',

@@ -42,10 +42,12 @@ export class ActionService {
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly onPublished: ((records: ActionRecord[]) => void) | undefined;
+  private readonly root: RootDatabase;
 
   constructor(opts: ActionServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.onPublished = opts.onPublished;
+    this.root = opts.root;
     this.log = new ActionLog(opts.root, opts.retention ?? DEFAULT_RETENTION, (bytes) =>
       Date.parse(decodeRecord(bytes).time),
     );
@@ -103,7 +105,12 @@ export class ActionService {
         (hooks ??= []).push([action, rec, p]);
       }
     }
-    const committed = lastWrite!;
+    // lmdb resolves a write at commit; with overlappingSync (its Linux default) the fsync
+    // may still be running. The thenable `flushed` is read now, so it covers these writes.
+    const written = lastWrite!;
+    const committed = new Promise<unknown>((resolve, reject) => {
+      this.root.flushed.then(() => resolve(written), reject);
+    });
     const last = first + n - 1;
     const batch: PublishBatch = { records, bytes, json: new Array<string | undefined>(n) };
     const done = this.tail.then(() => committed).then(() => {
