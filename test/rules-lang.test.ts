@@ -61,6 +61,8 @@ describe('rule language: errors with line:col in the YAML file', () => {
     ['rules not a list', 'rules: 3\n', ["1:8: 'rules' must be a list, not a number"]],
     ['file not a mapping', '- a\n', ["1:1: the rules file must be a mapping with 'rules' and 'actions', not a list"]],
     ['YAML duplicate key', 'rules:\n  - id: a\n    when: x > 1\nrules: []\n', ['4:1: Map keys must be unique']],
+    ['two YAML documents', 'rules: []\n---\nrules: []\n', ['2:1: a rules file holds one YAML document (remove the second ---)']],
+    ['tab indentation', 'rules:\n\t- id: a\n', ['2:1: Tabs are not allowed as indentation']],
     ['missing id', 'rules:\n  - when: x > 1\n', ["2:5: rule: missing 'id'"]],
     ['missing when', 'rules:\n  - id: a\n    for: 1m\n', ["2:5: rule 'a': missing 'when'"]],
     ['rule not a mapping', 'rules:\n  - 3\n', ["2:5: a rule must be a mapping with 'id' and 'when', not a number"]],

@@ -48,7 +48,10 @@ export function compileRules(yamlText: string, options: CompileOptions): Compile
   const diag = new Diagnostics(lines);
   if (doc.errors.length > 0) {
     // A broken YAML structure would only produce confusing follow-up errors.
-    for (const e of doc.errors) diag.add(e.pos[0], e.message.split('\n')[0]);
+    for (const e of doc.errors) {
+      const message = e.code === 'MULTIPLE_DOCS' ? 'a rules file holds one YAML document (remove the second ---)' : e.message.split('\n')[0];
+      diag.add(e.pos[0], message);
+    }
     return { ok: false, errors: diag.format() };
   }
   const file = readRulesDocument(yamlText, doc, diag);
