@@ -1,13 +1,17 @@
 // Starting the processes a scenario measures (engine, bare endpoints, peer, simulator):
 // each in its own process so CPU and memory can be attributed to it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root (this file runs from dist/bench/lib/). */
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** Repository root: the nearest package.json above this file (compiled in dist/ or not). */
+export const ROOT = ((): string => {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+})();
 export const DIST = path.join(ROOT, 'dist');
 
 export interface Server {
