@@ -236,4 +236,30 @@ describe('webhooks', () => {
     expect(rx.attempts.get('1')).toBeGreaterThanOrEqual(6);
     expect(rx.attempts.get('1')).toBeLessThanOrEqual(7);
   });
+
+  it('gives up on a request that exceeds the action timeout and retries it', async () => {
+    const hung: Array<() => void> = [];
+    const attempts: string[] = [];
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        attempts.push(String(req.headers['idempotency-key']));
+        if (attempts.length === 1) hung.push(() => res.destroy()); // never answers in time
+        else res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => {
+      for (const f of hung) f();
+      server.close(() => r());
+      server.closeAllConnections();
+    }));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const h = await startService(tempDir(), { webhooks: fast });
+    h.service.setDefinitions({ 'service-case': { kind: 'webhook', url, maxAttempts: 5, timeoutMs: 150 } });
+    await h.service.append([hookInput(1, 'a')]);
+    await waitFor(() => h.service.pendingDeliveries() === 0, 'delivered after a timeout');
+    expect(attempts).toEqual(['1', '1']);
+    expect(h.service.lastSeq()).toBe(1);
+  });
 });
