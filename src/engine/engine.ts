@@ -16,7 +16,7 @@ import { mountIngestSocket, type IngestSockets } from '../ingress/ingest-socket.
 import { makeAuthorize } from '../ingress/auth.js';
 import { mountRulesApi } from '../ingress/rules-api.js';
 import { kernelFor, packageRoot } from '../kernel/kernel.js';
-import { createShardMemory } from '../kernel/memory.js';
+import { createShardMemory, type ShardMemoryOptions } from '../kernel/memory.js';
 import { mountDashboard } from '../ops/dashboard.js';
 import { mountDeviceApi } from '../ops/device-api.js';
 import { mountHealth } from '../ops/health.js';
@@ -43,6 +43,8 @@ export type EngineState = 'new' | 'starting' | 'ready' | 'draining' | 'stopped';
 export interface EngineHooks {
   /** Lines for operators (warnings, rules reload results); default: stderr. */
   log?: (line: string) => void;
+  /** Shard memory sizing (ring, batch, outbox…); defaults suit production. */
+  shardMemory?: Partial<Omit<ShardMemoryOptions, 'shardId'>>;
 }
 
 export class Engine {
@@ -68,7 +70,7 @@ export class Engine {
   private appends = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
 
-  constructor(readonly config: DamperConfig, hooks: EngineHooks = {}) {
+  constructor(readonly config: DamperConfig, private readonly hooks: EngineHooks = {}) {
     this.log = hooks.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
@@ -95,7 +97,7 @@ export class Engine {
       onConnections: (d) => this.metrics.connections('actions', d),
     });
 
-    const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ shardId: i }).memory);
+    const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ...this.hooks.shardMemory, shardId: i }).memory);
     this.shards = new ShardSet(memories);
     this.pool = new Piscina({
       filename: join(packageRoot(), 'dist/src/shard/worker.js'),

@@ -126,8 +126,11 @@ export class FrameWalker {
   }
 }
 
+/** Plain maps only: msgpackr decodes oddities (0xc1, extensions) into class instances. */
 function isMap(x: unknown): boolean {
-  return typeof x === 'object' && x !== null && !Array.isArray(x) && !ArrayBuffer.isView(x) && !(x instanceof Map);
+  if (typeof x !== 'object' || x === null) return false;
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
 }
 
 /** A top-level array is a batch when it is empty or its first item is a map or an array. */

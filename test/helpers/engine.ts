@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load-config.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineHooks } from '../../src/engine/engine.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -21,6 +21,8 @@ export interface EngineOptions {
   /** More flags of `damper start`, e.g. { shards: 2, 'auth-devices': 'token', 'admin-token': 's' }. */
   flags?: Record<string, string | number | boolean>;
   env?: Record<string, string>;
+  /** In-process only: engine hooks such as a small `shardMemory.ringBytes`. */
+  hooks?: EngineHooks;
 }
 
 export interface TestEngine {
@@ -61,7 +63,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<InProcessEn
   const { dataDir, rulesFile, owned } = prepare(opts);
   const config = loadConfig({ env: opts.env ?? {}, flags: flagStrings(opts, dataDir, rulesFile) });
   if (rulesFile === '') config.rules.file = '';
-  const engine = new Engine(config, { log: () => undefined });
+  const engine = new Engine(config, { log: () => undefined, ...opts.hooks });
   await engine.start();
   return {
     engine,
