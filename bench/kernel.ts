@@ -50,61 +50,70 @@ function makeBatches(devices: number, batches: number): ArrayBuffer[] {
   return out;
 }
 
-/** Runs `pass` (one sweep over all batches) until `minMs` elapsed; returns ns per event. */
-function timePasses(pass: () => void, events: number, minMs: number): number {
-  pass(); // warm-up: JIT, devices created, rings filled
-  let runs = 0;
-  const start = process.hrtime.bigint();
-  let elapsed = 0;
-  do {
-    pass();
-    runs++;
-    elapsed = Number(process.hrtime.bigint() - start) / 1e6;
-  } while (elapsed < minMs);
-  return (elapsed * 1e6) / (runs * events);
+/** ns per event of `run` over the timed batches (after the warm-up ones); best of `rounds` fresh runs. */
+function bestNs(makeRun: () => (b: ArrayBuffer) => void, warm: ArrayBuffer[], timed: ArrayBuffer[], rounds: number): number {
+  let best = Infinity;
+  for (let r = 0; r < rounds; r++) {
+    const run = makeRun();
+    for (const b of warm) run(b); // JIT, devices created, rings filled
+    // CPU time, not wall time: the machine is shared, and waiting for a core is not kernel work
+    const start = process.cpuUsage();
+    for (const b of timed) run(b);
+    const used = process.cpuUsage(start);
+    best = Math.min(best, ((used.user + used.system) * 1000) / (timed.length * BATCH));
+  }
+  return best;
 }
 
 export async function runKernelBench(opts: { quick?: boolean } = {}): Promise<BenchRow[]> {
   const sizes = [1000, 10_000, 100_000];
-  const minMs = opts.quick ? 300 : 2000;
   const spec = benchSpec();
   const program = encodeProgram(spec, 1, null);
   const rows: BenchRow[] = [];
   for (const devices of sizes) {
-    const nBatches = Math.max(50, Math.min(400, (devices * 2) / BATCH));
-    const batches = makeBatches(devices, opts.quick ? Math.min(nBatches, 100) : nBatches);
-    const events = batches.length * BATCH;
-
-    const { memory, layout } = createShardMemory({ batchEvents: BATCH });
-    const k = instantiateKernel(memory);
-    const slot = inactiveProgramSlot(memory);
-    writeProgram(memory, slot, program);
-    k.switchProgram(slot);
-    const wasmNs = timePasses(() => {
-      for (const b of batches) {
+    // a timeline: every device sees ~10 events while warming up, then the timed part follows in time
+    const warmBatches = Math.max(20, (devices * 10) / BATCH);
+    const timedBatches = opts.quick ? Math.max(50, devices / BATCH) : Math.max(300, (devices * 5) / BATCH);
+    const all = makeBatches(devices, warmBatches + timedBatches);
+    const warm = all.slice(0, warmBatches);
+    const timed = all.slice(warmBatches);
+    const rounds = opts.quick ? 2 : 3;
+    let stride = 0;
+    const wasm = (): ((b: ArrayBuffer) => void) => {
+      const { memory, layout } = createShardMemory({ batchEvents: BATCH });
+      const k = instantiateKernel(memory);
+      const slot = inactiveProgramSlot(memory);
+      writeProgram(memory, slot, program);
+      k.switchProgram(slot);
+      stride = new DataView(memory.buffer).getUint32(L.HEADER_BASE + L.H_KERNEL_PRIVATE + 16, true);
+      return (b) => {
         new Uint8Array(memory.buffer, layout.batchBase, b.byteLength).set(new Uint8Array(b));
         k.applyBatch(0, BATCH, 0);
-      }
-    }, events, minMs);
-    const stride = new DataView(memory.buffer).getUint32(L.HEADER_BASE + L.H_KERNEL_PRIVATE + 16, true);
-
-    const port = new TsPortKernel(program, devices);
-    const portBatch = new ArrayBuffer(BATCH * L.BATCH_EVENT_BYTES);
-    const portBytes = new Uint8Array(portBatch);
-    const tsNs = timePasses(() => {
-      for (const b of batches) {
-        portBytes.set(new Uint8Array(b));
-        port.applyBatch(portBatch, BATCH, 0);
-      }
-    }, events, minMs);
-
+      };
+    };
+    const port = (): ((b: ArrayBuffer) => void) => {
+      const p = new TsPortKernel(program, devices);
+      const buf = new ArrayBuffer(BATCH * L.BATCH_EVENT_BYTES);
+      const bytes = new Uint8Array(buf);
+      return (b) => {
+        bytes.set(new Uint8Array(b));
+        p.applyBatch(buf, BATCH, 0);
+      };
+    };
+    // alternate the two so machine load hits both alike
+    let wasmNs = Infinity;
+    let tsNs = Infinity;
+    for (let r = 0; r < rounds; r++) {
+      wasmNs = Math.min(wasmNs, bestNs(wasm, warm, timed, 1));
+      tsNs = Math.min(tsNs, bestNs(port, warm, timed, 1));
+    }
     const scenario = `kernel ${devices / 1000}k devices × 4 features`;
     rows.push({
       scenario, metric: 'events/s', value: 1e9 / wasmNs, unit: 'ev/s', baseline: 'TS port', baselineValue: 1e9 / tsNs,
-      ratio: tsNs / wasmNs, target: '≥ 1.5x TS port', note: `batches of ${BATCH}; ${events} distinct events per pass`,
+      ratio: tsNs / wasmNs, target: '≥ 1.5x TS port', note: `batches of ${BATCH}; ${timed.length * BATCH} timed events after ${warm.length * BATCH} warm-up; best of ${rounds}; process CPU time`,
     });
-    rows.push({ scenario, metric: 'ns/event', value: wasmNs, unit: 'ns', baseline: 'TS port', baselineValue: tsNs });
-    rows.push({ scenario, metric: 'state/device', value: stride, unit: 'B', target: '≤ 2048 B', note: 'device block: header + 20 buckets × (id, count, sum, min/max, centred LSQ)' });
+    rows.push({ scenario, metric: 'ns/event', value: wasmNs, unit: 'ns', baseline: 'TS port', baselineValue: tsNs, ratio: tsNs / wasmNs });
+    rows.push({ scenario, metric: 'state/device', value: stride, unit: 'B', target: '≤ 2048 B', note: 'device block: 32 B header + 8 B + 20 buckets × 88 B (id, count, n+sum, min/max, centred LSQ)' });
   }
   return rows;
 }

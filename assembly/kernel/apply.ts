@@ -23,7 +23,9 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
   if (to > cap) to = cap;
   const batch = <usize>load<u32>(HEADER_BASE + H_BATCH_BASE);
   const plan = <usize>load<u32>(K_PLAN);
-  const rules = <usize>load<u32>(K_RULES);
+  const rulesAt = <usize>load<u32>(K_RULES);
+  // a program without rules (its first u32 is the rule count) skips evaluation entirely
+  const rules: usize = rulesAt != 0 && load<u32>(rulesAt) != 0 ? rulesAt : 0;
   const maxOut = <i32>load<u32>(K_MAX_OUT);
   const outSize = load<i32>(HEADER_BASE + H_OUT_SIZE);
   const nMetrics: u32 = plan != 0 ? load<u32>(plan + PL_N_METRICS) : 0;

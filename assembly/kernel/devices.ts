@@ -5,7 +5,7 @@ import {
   ATTR_ENTRY_BYTES, AE_ID, AE_KIND, AE_VALUE, ATTR_NUMBER,
 } from '../layout';
 import { arenaAlloc, arenaFree, classBytes } from './arena';
-import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_STRIDE, K_SLOT_LIMIT, K_PAGE_BYTES, MAX_SLOTS } from './private';
+import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_STRIDE, K_SLOT_LIMIT, K_PAGE_BYTES, K_PAGE_MAGIC, MAX_SLOTS } from './private';
 
 /** Page geometry for a device stride: pages of at least 64 KiB, power-of-two sized. */
 export function pageBytesFor(stride: u32): u32 {
@@ -13,11 +13,18 @@ export function pageBytesFor(stride: u32): u32 {
   return b < 65536 ? 65536 : b;
 }
 
-/** Device block of `slot`, 0 when it has none (and `create` is false). */
+/** slot / perPage without a division: exact for slot < 2^24 and perPage < 2^16 (docs/kernel.md). */
+@inline
+export function pageOf(slot: u32): u32 {
+  return <u32>((<u64>(slot & (MAX_SLOTS - 1)) * load<u64>(K_PAGE_MAGIC)) >> 40);
+}
+
+/** Device block of `slot`, 0 when it has none. */
 @inline
 export function deviceAt(slot: u32): usize {
+  if (slot >= MAX_SLOTS) return 0;
   const perPage = load<u32>(K_PER_PAGE);
-  const page = slot / perPage;
+  const page = pageOf(slot);
   if (page >= load<u32>(K_DIR_CAP)) return 0;
   const p = <usize>load<u32>(<usize>load<u32>(K_DIR) + (<usize>page << 2));
   if (p == 0) return 0;
@@ -43,8 +50,7 @@ export function deviceFor(slot: u32): usize {
   const d = deviceAt(slot);
   if (d != 0) return d;
   if (slot >= MAX_SLOTS) return 0;
-  const perPage = load<u32>(K_PER_PAGE);
-  const page = slot / perPage;
+  const page = pageOf(slot);
   if (page >= load<u32>(K_DIR_CAP)) growDirectory(page + 1);
   const entry = <usize>load<u32>(K_DIR) + (<usize>page << 2);
   store<u32>(entry, <u32>arenaAlloc(load<u32>(K_PAGE_BYTES)));

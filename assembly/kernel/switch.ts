@@ -17,7 +17,7 @@ import { FN_LAST, FN_EWMA, FN_AGE } from './fns';
 import { planGroup, planFeature } from './plan';
 import {
   K_DIR, K_DIR_CAP, K_PER_PAGE, K_STRIDE, K_SLOT_LIMIT, K_RULE_OFF, K_RULE_BYTES, K_LAYOUT_HASH, K_PLAN, K_RULES,
-  K_MAX_OUT, K_PAGE_BYTES,
+  K_MAX_OUT, K_PAGE_BYTES, K_PAGE_MAGIC,
 } from './private';
 
 @inline function align8(n: u32): u32 { return (n + 7) & ~7; }
@@ -27,7 +27,9 @@ export function setGeometry(stride: u32): void {
   const pageBytes = pageBytesFor(stride);
   store<u32>(K_STRIDE, stride);
   store<u32>(K_PAGE_BYTES, pageBytes);
-  store<u32>(K_PER_PAGE, pageBytes / stride);
+  const perPage = pageBytes / stride;
+  store<u32>(K_PER_PAGE, perPage);
+  store<u64>(K_PAGE_MAGIC, ((<u64>1 << 40) + <u64>perPage - 1) / <u64>perPage);
   store<u32>(K_DIR, 0);
   store<u32>(K_DIR_CAP, 0);
 }
