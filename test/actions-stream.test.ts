@@ -288,6 +288,16 @@ describe('action log and ws /v1/actions', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'bad_request' } });
   });
 
+  it('rejects a batch it cannot encode without writing or skipping a seq', async () => {
+    const h = await startService(tempDir());
+    await h.service.append([input(1)]);
+    const bad = { ...input(2), attrs: { huge: 10n ** 30n } } as unknown as ActionRecordInput;
+    await expect(h.service.append([input(3), bad])).rejects.toMatchObject({ code: 'DAMPER_ERR_ACTION_RECORD' });
+    expect((await h.service.append([input(4)]))[0]!.seq).toBe(2);
+    const page = (await (await fetch(`http://127.0.0.1:${h.port}/v1/actions?from=1`)).json()) as { records: ActionRecord[] };
+    expect(page.records.map((r) => [r.seq, r.ts])).toEqual([[1, 1763805600001], [2, 1763805600004]]);
+  });
+
   it('needs authorization for the stream and the HTTP log', async () => {
     const h = await startService(tempDir(), {}, () => false);
     const res = await fetch(`http://127.0.0.1:${h.port}/v1/actions`);

@@ -55,6 +55,11 @@ export class ActionLog {
     return first;
   }
 
+  /** Gives back seqs from `first` on; only valid before anything else reserved more. */
+  unreserve(first: number): void {
+    this.nextSeq = first;
+  }
+
   /** Queues a write; lmdb batches every write of this turn into one transaction. */
   write(seq: number, bytes: Buffer): Promise<boolean> {
     return this.db.put(seq, bytes);

@@ -9,7 +9,12 @@ import { ActionStream, type PublishBatch, type StreamStats } from './action-stre
 import { ConsumerStore } from './consumer-store.js';
 import { decodeRecord, encodeRecord, publicRecord, recordJson } from './record-codec.js';
 import type { ActionDefinition, ActionRecord, ActionRecordInput } from './types.js';
-import { DEFAULT_WEBHOOK_OPTIONS, WebhookDispatcher, type WebhookOptions } from './webhook-dispatcher.js';
+import {
+  DEFAULT_WEBHOOK_OPTIONS,
+  WebhookDispatcher,
+  type PendingDelivery,
+  type WebhookOptions,
+} from './webhook-dispatcher.js';
 
 export interface ActionServiceOptions {
   root: RootDatabase;
@@ -30,6 +35,9 @@ export interface ActionServiceOptions {
 }
 
 const DEFAULT_STREAM_BUFFER = 256 * 1024;
+
+/** An action record could not be encoded (e.g. a value msgpack cannot represent). */
+export const ERR_ACTION_RECORD = 'DAMPER_ERR_ACTION_RECORD';
 
 export class ActionService {
   private readonly log: ActionLog;
@@ -85,15 +93,24 @@ export class ActionService {
     const n = inputs.length;
     if (n === 0) return Promise.resolve([]);
     const first = this.log.reserve(n);
-    const time = new Date(this.now()).toISOString();
     const records = new Array<ActionRecord>(n);
     const bytes = new Array<Buffer>(n);
+    // Encode everything before writing anything: a record that cannot be encoded fails the
+    // whole call with nothing written and its seqs handed back (nothing ran in between).
+    try {
+      const time = new Date(this.now()).toISOString();
+      for (let i = 0; i < n; i++) {
+        records[i] = publicRecord(first + i, time, inputs[i]!);
+        bytes[i] = encodeRecord(records[i]!);
+      }
+    } catch (err) {
+      this.log.unreserve(first);
+      return Promise.reject(new DamperError(ERR_ACTION_RECORD, `cannot encode action record: ${(err as Error).message}`));
+    }
     let lastWrite: Promise<boolean> | undefined;
-    let hooks: Array<[string, ActionRecord, import('./webhook-dispatcher.js').PendingDelivery]> | null = null;
+    let hooks: Array<[string, ActionRecord, PendingDelivery]> | null = null;
     for (let i = 0; i < n; i++) {
-      const rec = publicRecord(first + i, time, inputs[i]!);
-      records[i] = rec;
-      bytes[i] = encodeRecord(rec);
+      const rec = records[i]!;
       lastWrite = this.log.write(rec.seq, bytes[i]!);
       if (rec.state === 'undeliverable') continue;
       for (const action of rec.actions) {
