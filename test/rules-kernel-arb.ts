@@ -172,7 +172,7 @@ const arbRaw = (withSwitch: boolean): fc.Arbitrary<RawStep> => fc.oneof(
 
 /** Absolute times: the wall clock runs just ahead of the newest event; events may come late or out of order. */
 export function arbSteps(opts: { withSwitch?: boolean; maxLength?: number } = {}): fc.Arbitrary<Step[]> {
-  return fc.array(arbRaw(opts.withSwitch ?? false), { minLength: 1, maxLength: opts.maxLength ?? 60 }).map((raw) => {
+  return fc.array(arbRaw(opts.withSwitch ?? false), { minLength: 1, maxLength: opts.maxLength ?? 60, size: 'max' }).map((raw) => {
     let clock = BASE_TS;
     const out: Step[] = [];
     for (const r of raw) {

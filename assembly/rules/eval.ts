@@ -1,10 +1,11 @@
 // Expression evaluator of the rule VM: postfix code over f64 (assembly/rules/format.ts).
 // The stack and the per-evaluation feature cache live in the device's rule state, so the
-// VM keeps nothing outside shard memory and any worker may run any shard.
+// VM keeps nothing outside shard memory and any worker may run any shard. The top of the
+// stack stays in a local; the memory stack holds only what lies below it.
 import {
   OP_END, OP_NUM, OP_FEATURE, OP_ATTR, OP_ABS, OP_NEG, OP_NOT, OP_ADD, OP_SUB, OP_MUL, OP_DIV,
-  OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR, INSN_BYTES,
-  RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, SS_GEN,
+  OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR,
+  OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
 } from './format';
 import { featureValue, deviceAttr } from './host';
 
@@ -22,10 +23,11 @@ function b2f(b: bool): f64 {
 }
 
 /** The feature's value for this evaluation: computed once, then read from the cache. */
-export function cachedFeature(rules: usize, slot: u32, state: usize, feature: u32, nowMs: f64): f64 {
-  const stamp = state + <usize>load<u32>(rules + RH_STAMP_OFF) + (<usize>feature << 2);
-  const cell = state + <usize>load<u32>(rules + RH_CACHE_OFF) + (<usize>feature << 3);
-  const gen = load<u32>(state + SS_GEN);
+// @ts-ignore: decorator
+@inline
+export function cachedFeature(slot: u32, cells: usize, stamps: usize, gen: u32, feature: u32, nowMs: f64): f64 {
+  const stamp = stamps + (<usize>feature << 2);
+  const cell = cells + (<usize>feature << 3);
   if (load<u32>(stamp) == gen) return load<f64>(cell);
   const v = featureValue(slot, <i32>feature, nowMs);
   store<f64>(cell, v);
@@ -33,61 +35,80 @@ export function cachedFeature(rules: usize, slot: u32, state: usize, feature: u3
   return v;
 }
 
-/** Evaluates the code at `rules + code` for one device. */
-export function evalExpr(rules: usize, code: u32, slot: u32, state: usize, nowMs: f64): f64 {
-  const base = state + <usize>load<u32>(rules + RH_STACK_OFF);
-  let sp = base; // next free cell
-  let pc = rules + <usize>code;
+/**
+ * Evaluates the code at `pc` (absolute) for one device. `stack` is the device's expression
+ * stack; `cells`/`stamps` its feature cache, valid for entries stamped `gen`.
+ */
+export function evalExpr(pc: usize, slot: u32, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
+  let sp = stack; // next free cell below the top
+  let top: f64 = NaN;
   while (true) {
     const op = load<i32>(pc);
-    const arg = load<u32>(pc, 4);
-    pc += INSN_BYTES;
-    if (op == OP_END) break;
-    if (op == OP_NUM) {
-      store<f64>(sp, load<f64>(pc));
-      pc += 8;
-      sp += 8;
-      continue;
-    }
-    if (op == OP_FEATURE) {
-      store<f64>(sp, cachedFeature(rules, slot, state, arg, nowMs));
-      sp += 8;
-      continue;
-    }
-    if (op == OP_ATTR) {
-      store<f64>(sp, deviceAttr(slot, arg));
-      sp += 8;
-      continue;
-    }
-    if (op <= OP_NOT) {
-      const a = load<f64>(sp - 8);
-      let r: f64;
-      if (op == OP_ABS) r = Math.abs(a);
-      else if (op == OP_NEG) r = -a;
-      else r = b2f(!truthy(a));
-      store<f64>(sp - 8, r);
-      continue;
-    }
-    sp -= 8;
-    const b = load<f64>(sp);
-    const a = load<f64>(sp - 8);
-    let r: f64;
     switch (op) {
-      case OP_ADD: r = a + b; break;
-      case OP_SUB: r = a - b; break;
-      case OP_MUL: r = a * b; break;
-      case OP_DIV: r = a / b; break;
-      case OP_LT: r = b2f(a < b); break;
-      case OP_LE: r = b2f(a <= b); break;
-      case OP_GT: r = b2f(a > b); break;
-      case OP_GE: r = b2f(a >= b); break;
-      case OP_EQ: r = b2f(a == b); break;
-      case OP_NE: r = b2f(a == a && b == b && a != b); break;
-      case OP_AND: r = b2f(truthy(a) && truthy(b)); break;
-      case OP_OR: r = b2f(truthy(a) || truthy(b)); break;
-      default: r = NaN;
+      case OP_END: return top;
+      case OP_NUM: {
+        store<f64>(sp, top); sp += 8;
+        top = load<f64>(pc, 8);
+        pc += 16;
+        continue;
+      }
+      case OP_FEATURE: {
+        store<f64>(sp, top); sp += 8;
+        top = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
+        pc += 8;
+        continue;
+      }
+      case OP_ATTR: {
+        store<f64>(sp, top); sp += 8;
+        top = deviceAttr(slot, load<u32>(pc, 4));
+        pc += 8;
+        continue;
+      }
+      case OP_FEATURE_LT_NUM:
+      case OP_FEATURE_LE_NUM:
+      case OP_FEATURE_GT_NUM:
+      case OP_FEATURE_GE_NUM:
+      case OP_FEATURE_EQ_NUM:
+      case OP_FEATURE_NE_NUM: {
+        store<f64>(sp, top); sp += 8;
+        const a = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
+        const c = load<f64>(pc, 8);
+        let r: bool;
+        if (op == OP_FEATURE_LT_NUM) r = a < c;
+        else if (op == OP_FEATURE_LE_NUM) r = a <= c;
+        else if (op == OP_FEATURE_GT_NUM) r = a > c;
+        else if (op == OP_FEATURE_GE_NUM) r = a >= c;
+        else if (op == OP_FEATURE_EQ_NUM) r = a == c;
+        else r = a == a && c == c && a != c;
+        top = b2f(r);
+        pc += 16;
+        continue;
+      }
+      case OP_ABS: top = Math.abs(top); pc += 8; continue;
+      case OP_NEG: top = -top; pc += 8; continue;
+      case OP_NOT: top = b2f(!truthy(top)); pc += 8; continue;
+      default: break;
     }
-    store<f64>(sp - 8, r);
+    // binary: left operand below the top
+    sp -= 8;
+    const a = load<f64>(sp);
+    const b = top;
+    switch (op) {
+      case OP_ADD: top = a + b; break;
+      case OP_SUB: top = a - b; break;
+      case OP_MUL: top = a * b; break;
+      case OP_DIV: top = a / b; break;
+      case OP_LT: top = b2f(a < b); break;
+      case OP_LE: top = b2f(a <= b); break;
+      case OP_GT: top = b2f(a > b); break;
+      case OP_GE: top = b2f(a >= b); break;
+      case OP_EQ: top = b2f(a == b); break;
+      case OP_NE: top = b2f(a == a && b == b && a != b); break;
+      case OP_AND: top = b2f(truthy(a) && truthy(b)); break;
+      case OP_OR: top = b2f(truthy(a) || truthy(b)); break;
+      default: return NaN; // not produced by the encoder
+    }
+    pc += 8;
   }
-  return sp > base ? load<f64>(sp - 8) : NaN;
+  return top;
 }

@@ -27,7 +27,10 @@ export const RR_MATCH = 32; //            u32  offset of the match clauses (0: m
 export const RR_MATCH_COUNT = 36; //      u32  clauses (ANDed)
 export const RR_READS = 40; //            u32  offset of the reads list
 export const RR_READS_COUNT = 44; //      u32
-export const RULE_BYTES = 48;
+export const RR_WORD = 48; //             u32  state offset of the rule's u32 state word
+export const RR_SINCE = 52; //            u32  state offset of the f64 pending-since (0: rule has no `for`)
+export const RR_LAST_FIRE = 56; //        u32  state offset of the f64 last fire (0: rule has no `cooldown`)
+export const RULE_BYTES = 64;
 
 export const RULE_USES_AGE = 1;
 export const RULE_HAS_CLEAR = 2;
@@ -68,13 +71,19 @@ export const OP_EQ = 15;
 export const OP_NE = 16;
 export const OP_AND = 17;
 export const OP_OR = 18;
+// Fused `feature CMP number` (the commonest rule shape): arg = feature index, next 8 bytes the f64.
+export const OP_FEATURE_LT_NUM = 19;
+export const OP_FEATURE_LE_NUM = 20;
+export const OP_FEATURE_GT_NUM = 21;
+export const OP_FEATURE_GE_NUM = 22;
+export const OP_FEATURE_EQ_NUM = 23;
+export const OP_FEATURE_NE_NUM = 24;
 
-// ---- per-(rule, device) state: RULE_STATE_BYTES per rule from state offset RULE_STATE_BASE ----
-export const RULE_STATE_BASE = 8; //      state bytes [0, 8): u32 cache generation, u32 spare
+// ---- per-device rule state (docs/rule-vm.md) ----
+// [0, 8): u32 cache generation, spare; then one u32 word per rule; then the f64 times of
+// the rules that need them (pending-since with `for`, last fire with `cooldown`); then the
+// expression stack, the feature cache and its stamps.
 export const SS_GEN = 0;
-export const RS_WORD = 0; //              u32  low byte: RS_IDLE/RS_PENDING/RS_FIRING; RSW_FIRED bit
-export const RS_SINCE = 8; //             f64  rule time the rule became pending
-export const RS_LAST_FIRE = 16; //        f64  rule time of the last fire (valid with RSW_FIRED)
-export const RULE_STATE_BYTES = 24;
-export const RSW_STATE_MASK = 0xff;
+export const RULE_WORDS_BASE = 8;
+export const RSW_STATE_MASK = 0xff; //    low byte: RS_IDLE / RS_PENDING / RS_FIRING
 export const RSW_FIRED = 0x100; //        has fired at least once (cooldown applies)

@@ -2,12 +2,12 @@
 // rules section (assembly/rules/format.ts). Seam with the feature kernel: docs/internals.md;
 // semantics decisions: docs/internals.md "Rule semantics decisions" and docs/rule-vm.md.
 import {
-  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_FEATURES, RH_STAMP_OFF, RH_AGE_RULES,
+  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_FEATURES, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
   RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
   RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
-  RULE_STATE_BASE, RULE_STATE_BYTES, RS_WORD, RS_SINCE, RS_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, SS_GEN,
+  RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, SS_GEN,
 } from './format';
 import {
   O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
@@ -46,7 +46,7 @@ function matches(rules: usize, row: usize, slot: u32): bool {
   return true;
 }
 
-function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, state: usize, what: u32, ts: f64, nowMs: f64): void {
+function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
   const nReads = load<u32>(row + RR_READS_COUNT);
   const bytes = OT_VALUES + (nReads << 3);
   const rec = outboxReserve(<i32>bytes);
@@ -67,20 +67,21 @@ function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, state:
   for (let i: u32 = 0; i < nReads; i++) {
     const rd = reads + <usize>i * READ_BYTES;
     const id = load<u32>(rd + RD_ID);
-    const v = load<u32>(rd + RD_KIND) == READ_FEATURE ? cachedFeature(rules, slot, state, id, nowMs) : deviceAttr(slot, id);
+    const v = load<u32>(rd + RD_KIND) == READ_FEATURE ? cachedFeature(slot, cells, stamps, gen, id, nowMs) : deviceAttr(slot, id);
     store<f64>(rec + OT_VALUES + (<usize>i << 3), v);
   }
 }
 
 /** Starts a new evaluation: cached feature values of the previous one become stale. */
-function nextGeneration(rules: usize, state: usize): void {
+function nextGeneration(rules: usize, state: usize, stamps: usize): u32 {
   let gen = load<u32>(state + SS_GEN) + 1;
   if (gen == 0) {
     // Wrapped: stamps written 2^32 evaluations ago would look fresh.
-    memory.fill(state + <usize>load<u32>(rules + RH_STAMP_OFF), 0, <usize>load<u32>(rules + RH_FEATURES) << 2);
+    memory.fill(stamps, 0, <usize>load<u32>(rules + RH_FEATURES) << 2);
     gen = 1;
   }
   store<u32>(state + SS_GEN, gen);
+  return gen;
 }
 
 /**
@@ -98,49 +99,65 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
     t = tau == tau && tau > nowMs ? tau : nowMs;
     ts = t;
   }
-  nextGeneration(rules, state);
+  const stack = state + <usize>load<u32>(rules + RH_STACK_OFF);
+  const cells = state + <usize>load<u32>(rules + RH_CACHE_OFF);
+  const stamps = state + <usize>load<u32>(rules + RH_STAMP_OFF);
+  const gen = nextGeneration(rules, state, stamps);
   for (let i = 0; i < n; i++) {
     const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
     const flags = load<u32>(row + RR_FLAGS);
     if (onTick && (flags & RULE_USES_AGE) == 0) continue;
-    const rs = state + RULE_STATE_BASE + <usize>i * RULE_STATE_BYTES;
-    const word = load<u32>(rs + RS_WORD);
+    const rs = state + <usize>load<u32>(row + RR_WORD);
+    const word = load<u32>(rs);
     const cur = word & RSW_STATE_MASK;
-    if (!matches(rules, row, slot)) {
+    if (load<u32>(row + RR_MATCH_COUNT) != 0 && !matches(rules, row, slot)) {
       // Leaving the selector is silent; the cooldown memory stays.
-      if (cur != RS_IDLE) store<u32>(rs + RS_WORD, word & ~RSW_STATE_MASK);
+      if (cur != RS_IDLE) store<u32>(rs, word & ~RSW_STATE_MASK);
       continue;
     }
-    const when = truthy(evalExpr(rules, load<u32>(row + RR_WHEN), slot, state, nowMs));
+    const when = truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), slot, stack, cells, stamps, gen, nowMs));
     if (cur == RS_FIRING) {
       const clear = (flags & RULE_HAS_CLEAR) != 0
-        ? truthy(evalExpr(rules, load<u32>(row + RR_CLEAR), slot, state, nowMs))
+        ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), slot, stack, cells, stamps, gen, nowMs))
         : !when;
       if (clear) {
-        store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_IDLE);
-        emit(rules, row, i, epoch, slot, state, STATE_CLEARED, ts, nowMs);
+        store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
+        emit(rules, row, i, epoch, slot, cells, stamps, gen, STATE_CLEARED, ts, nowMs);
       }
       continue;
     }
     if (!when) {
-      if (cur == RS_PENDING) store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_IDLE);
+      if (cur == RS_PENDING) store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
       continue;
     }
-    let since = load<f64>(rs + RS_SINCE);
-    if (cur == RS_IDLE) {
-      since = t;
-      store<f64>(rs + RS_SINCE, t);
+    // `for` and `cooldown` of 0 are no condition at all (rule times of ticks and events may interleave)
+    let due = true;
+    const sinceOff = load<u32>(row + RR_SINCE);
+    if (sinceOff != 0) {
+      const at = state + <usize>sinceOff;
+      if (cur == RS_IDLE) store<f64>(at, t);
+      due = t >= load<f64>(at) + load<f64>(row + RR_FOR);
     }
-    const due = t >= since + load<f64>(row + RR_FOR)
-      && ((word & RSW_FIRED) == 0 || t >= load<f64>(rs + RS_LAST_FIRE) + load<f64>(row + RR_COOLDOWN));
+    const lastOff = load<u32>(row + RR_LAST_FIRE);
+    if (due && lastOff != 0 && (word & RSW_FIRED) != 0) {
+      due = t >= load<f64>(state + <usize>lastOff) + load<f64>(row + RR_COOLDOWN);
+    }
     if (due) {
-      store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
-      store<f64>(rs + RS_LAST_FIRE, t);
-      emit(rules, row, i, epoch, slot, state, STATE_FIRED, ts, nowMs);
+      store<u32>(rs, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
+      if (lastOff != 0) store<f64>(state + <usize>lastOff, t);
+      emit(rules, row, i, epoch, slot, cells, stamps, gen, STATE_FIRED, ts, nowMs);
     } else if (cur == RS_IDLE) {
-      store<u32>(rs + RS_WORD, (word & ~RSW_STATE_MASK) | RS_PENDING);
+      store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_PENDING);
     }
   }
+}
+
+// @ts-ignore: decorator
+@inline
+function copyAt(newRow: usize, oldRow: usize, field: i32, newState: usize, oldState: usize, bytes: usize): void {
+  const to = load<u32>(newRow + field);
+  const from = load<u32>(oldRow + field);
+  if (to != 0 && from != 0) memory.copy(newState + <usize>to, oldState + <usize>from, bytes);
 }
 
 /** Per device at a program switch: rules whose key is unchanged keep their state; `newState` is zeroed. */
@@ -149,13 +166,13 @@ export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, 
   const n = <i32>load<u32>(newRules + RH_RULE_COUNT);
   const nOld = <i32>load<u32>(oldRules + RH_RULE_COUNT);
   for (let i = 0; i < n; i++) {
-    const prev = load<i32>(newRules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES + RR_PREV);
+    const row = newRules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
+    const prev = load<i32>(row + RR_PREV);
     if (prev < 0 || prev >= nOld) continue;
-    memory.copy(
-      newState + RULE_STATE_BASE + <usize>i * RULE_STATE_BYTES,
-      oldState + RULE_STATE_BASE + <usize>prev * RULE_STATE_BYTES,
-      RULE_STATE_BYTES,
-    );
+    const oldRow = oldRules + RULES_HEADER_BYTES + <usize>prev * RULE_BYTES;
+    copyAt(row, oldRow, RR_WORD, newState, oldState, 4);
+    copyAt(row, oldRow, RR_SINCE, newState, oldState, 8);
+    copyAt(row, oldRow, RR_LAST_FIRE, newState, oldState, 8);
   }
 }
 
@@ -165,6 +182,6 @@ export function rulesState(rules: usize, slot: u32, state: usize, rule: i32): i3
   const row = rules + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
   if (!matches(rules, row, slot)) return RS_NOT_MATCHING;
   if (state == 0) return RS_IDLE;
-  const cur = load<u32>(state + RULE_STATE_BASE + <usize>rule * RULE_STATE_BYTES + RS_WORD) & RSW_STATE_MASK;
+  const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
   return cur == RS_FIRING ? RS_FIRING : cur == RS_PENDING ? RS_PENDING : RS_IDLE;
 }

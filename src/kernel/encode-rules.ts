@@ -13,6 +13,10 @@ const BINARY_OPS: Record<string, number> = {
   '<': F.OP_LT, '<=': F.OP_LE, '>': F.OP_GT, '>=': F.OP_GE, '==': F.OP_EQ, '!=': F.OP_NE,
   and: F.OP_AND, or: F.OP_OR,
 };
+const FUSED_OPS: Record<string, number> = {
+  '<': F.OP_FEATURE_LT_NUM, '<=': F.OP_FEATURE_LE_NUM, '>': F.OP_FEATURE_GT_NUM,
+  '>=': F.OP_FEATURE_GE_NUM, '==': F.OP_FEATURE_EQ_NUM, '!=': F.OP_FEATURE_NE_NUM,
+};
 const UNARY_OPS: Record<string, number> = { abs: F.OP_ABS, neg: F.OP_NEG, not: F.OP_NOT };
 
 /** Growable little-endian byte writer; every item it writes keeps 8-byte alignment. */
@@ -75,6 +79,15 @@ function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
     default: {
       const op = BINARY_OPS[e.op];
       if (op === undefined) throw badSpec(`unknown expression op '${(e as { op: string }).op}'`);
+      const fused = FUSED_OPS[e.op];
+      if (fused !== undefined && e.left.op === 'feature' && e.right.op === 'num') {
+        if (!(e.left.index >= 0 && e.left.index < nFeatures)) throw badSpec(`feature index ${e.left.index} out of range`);
+        const at = w.reserve(F.INSN_BYTES + 8);
+        w.u32(at, fused);
+        w.u32(at + 4, e.left.index);
+        w.f64(at + F.INSN_BYTES, e.right.value);
+        return 1;
+      }
       const left = emitExpr(w, e.left, nFeatures);
       const right = emitExpr(w, e.right, nFeatures);
       w.u32(w.reserve(F.INSN_BYTES), op);
@@ -157,8 +170,15 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
     maxOut += OT_VALUES + 8 * rule.reads.length;
   });
 
-  // Per-device state: generation word, rule states, expression stack, feature cache, stamps.
-  const stackOff = F.RULE_STATE_BASE + spec.rules.length * F.RULE_STATE_BYTES;
+  // Per-device state: generation, rule words, the times rules need, stack, feature cache, stamps.
+  let at = align8(F.RULE_WORDS_BASE + 4 * spec.rules.length);
+  spec.rules.forEach((rule, i) => {
+    const row = F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
+    w.u32(row + F.RR_WORD, F.RULE_WORDS_BASE + 4 * i);
+    if (rule.forMs > 0) { w.u32(row + F.RR_SINCE, at); at += 8; }
+    if (rule.cooldownMs > 0) { w.u32(row + F.RR_LAST_FIRE, at); at += 8; }
+  });
+  const stackOff = at;
   const cacheOff = stackOff + depth * 8;
   const stampOff = cacheOff + nFeatures * 8;
   const stateBytes = spec.rules.length === 0 ? 0 : align8(stampOff + nFeatures * 4);

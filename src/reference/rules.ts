@@ -2,7 +2,7 @@
 // is property-tested against. Clarity over speed; semantics decisions are the ones in
 // docs/internals.md "Rule semantics decisions" and docs/rule-vm.md, nothing else.
 import type { ProgramSpec, RuleSpec } from '../kernel/program-spec.js';
-import { NO_METRIC, RS_FIRING, RS_IDLE, RS_NOT_MATCHING, RS_PENDING, STATE_CLEARED, STATE_FIRED } from '../../assembly/layout.js';
+import { RS_FIRING, RS_IDLE, RS_NOT_MATCHING, RS_PENDING, STATE_CLEARED, STATE_FIRED } from '../../assembly/layout.js';
 import { type AttrValue, type ExprContext, evaluate, matchesAll, numericAttr, truthy } from './rules-expr.js';
 
 export type { AttrValue } from './rules-expr.js';
@@ -24,6 +24,8 @@ export interface FeatureStore {
   apply(slot: number, metric: number, ts: number, value: number, nowMs: number): void;
   value(slot: number, feature: number, nowMs: number): number;
   remove(slot: number): void;
+  /** Switches features the way the kernel does (state kept by identity, new ones empty). */
+  switchProgram(spec: ProgramSpec): void;
 }
 export type FeatureStoreFactory = (spec: ProgramSpec) => FeatureStore;
 
@@ -34,28 +36,18 @@ interface RuleState {
   lastFire: number;
 }
 
-/** Where a feature of the active program lives: feature state survives reloads by canonical text. */
-interface FeatureHome {
-  features: FeatureStore;
-  index: number;
-}
-
 export class ReferenceEngine {
   private spec: ProgramSpec;
-  /** Every feature store that still serves a feature of the active program; all see every event. */
-  private stores: FeatureStore[];
-  private homes: FeatureHome[];
+  private readonly features: FeatureStore;
   private readonly attrs = new Map<number, Map<number, AttrValue>>();
   /** Per slot, per rule of the active program. */
   private readonly states = new Map<number, RuleState[]>();
   private readonly clocks = new Map<number, number>();
 
-  /** `newFeatures` builds the feature model of a program (see createReferenceEngine in ./index.ts). */
-  constructor(spec: ProgramSpec, private readonly newFeatures: FeatureStoreFactory) {
+  /** `newFeatures` builds the feature model (ReferenceFeatures; see createReferenceEngine in ./index.ts). */
+  constructor(spec: ProgramSpec, newFeatures: FeatureStoreFactory) {
     this.spec = spec;
-    const store = newFeatures(spec);
-    this.stores = [store];
-    this.homes = spec.features.map((_, index) => ({ features: store, index }));
+    this.features = newFeatures(spec);
   }
 
   get version(): number { return this.spec.version; }
@@ -71,12 +63,12 @@ export class ReferenceEngine {
     this.attrs.delete(slot);
     this.states.delete(slot);
     this.clocks.delete(slot);
-    for (const s of this.stores) s.remove(slot);
+    this.features.remove(slot);
   }
 
   /** Applies one event (metric NO_METRIC: clock only) and evaluates every rule in program order. */
   apply(slot: number, metric: number, ts: number, value: number, nowMs: number): Transition[] {
-    for (const s of this.stores) s.apply(slot, metric, ts, value, nowMs);
+    this.features.apply(slot, metric, ts, value, nowMs);
     const prev = this.clocks.get(slot);
     const tau = prev === undefined || ts > prev ? ts : prev;
     this.clocks.set(slot, tau);
@@ -100,8 +92,7 @@ export class ReferenceEngine {
 
   /** Feature value of the active program for the device (at its clock; `age` at `nowMs`). */
   featureValue(slot: number, feature: number, nowMs: number): number {
-    const home = this.homes[feature];
-    return home.features.value(slot, home.index, nowMs);
+    return this.features.value(slot, feature, nowMs);
   }
 
   clock(slot: number): number {
@@ -120,18 +111,7 @@ export class ReferenceEngine {
    * features with an equal canonical text keep theirs; everything else starts empty.
    */
   switchProgram(next: ProgramSpec): void {
-    const byCanonical = new Map<string, FeatureHome>();
-    this.spec.features.forEach((f, i) => byCanonical.set(f.canonical, this.homes[i]));
-    let fresh: FeatureStore | null = null;
-    const homes = next.features.map((f, index): FeatureHome => {
-      const kept = byCanonical.get(f.canonical);
-      if (kept) return kept;
-      if (!fresh) fresh = this.freshStore(next);
-      return { features: fresh, index };
-    });
-    this.homes = homes;
-    this.stores = [...new Set(homes.map((h) => h.features))];
-
+    this.features.switchProgram(next);
     const prevByKey = new Map<string, number>();
     this.spec.rules.forEach((r, i) => { if (!prevByKey.has(r.key)) prevByKey.set(r.key, i); });
     for (const [slot, old] of this.states) {
@@ -141,13 +121,6 @@ export class ReferenceEngine {
       }));
     }
     this.spec = next;
-  }
-
-  /** A store for new features whose device clocks start where the devices' clocks are. */
-  private freshStore(spec: ProgramSpec): FeatureStore {
-    const store = this.newFeatures(spec);
-    for (const [slot, tau] of this.clocks) store.apply(slot, NO_METRIC, tau, 0, tau);
-    return store;
   }
 
   private freshStates(): RuleState[] {
@@ -186,8 +159,10 @@ export class ReferenceEngine {
         return;
       }
       if (st.state === RS_IDLE) st.since = t;
-      const cooled = Number.isNaN(st.lastFire) || t >= st.lastFire + rule.cooldownMs;
-      if (t >= st.since + rule.forMs && cooled) {
+      // a `for` or `cooldown` of 0 is no condition (tick and event rule times may interleave)
+      const held = rule.forMs === 0 || t >= st.since + rule.forMs;
+      const cooled = rule.cooldownMs === 0 || Number.isNaN(st.lastFire) || t >= st.lastFire + rule.cooldownMs;
+      if (held && cooled) {
         st.state = RS_FIRING;
         st.lastFire = t;
         out.push(this.transition(rule, i, slot, STATE_FIRED, ts, ctx));
