@@ -5,7 +5,7 @@
 import { FeatureFn } from '../../kernel/program-spec.js';
 import { formatDuration, MAX_DURATION_MS, parseDuration } from '../durations.js';
 import { ARITHMETIC, COMPARISONS, type ExprError, type Node } from './ast.js';
-import { FEATURE_FUNCTIONS, type FunctionInfo, MAX_BUCKETS_PER_WINDOW, METRIC_NAME_RE } from './functions.js';
+import { FEATURE_FUNCTIONS, FUNCTION_NAMES, type FunctionInfo, MAX_BUCKETS_PER_WINDOW, METRIC_NAME_RE } from './functions.js';
 import type { FeatureDef, Resolved } from './resolved.js';
 
 type Type = 'number' | 'bool';
@@ -200,7 +200,7 @@ function feature(def: Omit<FeatureDef, 'canonical'>, defaultBuckets = 20): Check
 
 /** SPEC §4.1 canonical text of a feature. */
 export function canonicalFeature(def: Omit<FeatureDef, 'canonical'>, defaultBuckets = 20): string {
-  const name = [...FEATURE_FUNCTIONS].find(([, i]) => i.fn === def.fn)?.[0] ?? '?';
+  const name = FUNCTION_NAMES.get(def.fn) ?? '?';
   if (def.fn === FeatureFn.Last || def.fn === FeatureFn.Age) return `${name}(${def.metric})`;
   if (def.fn === FeatureFn.Ewma) return `${name}(${def.metric}, ${formatDuration(def.halfLifeMs)})`;
   const w = formatDuration(def.windowMs);
