@@ -26,7 +26,7 @@ describe('TypeScript port of the bucket algorithm', () => {
           dv.setUint32(i * 24, slot, true); dv.setUint32(i * 24 + 4, metric, true);
           dv.setFloat64(i * 24 + 8, ts, true); dv.setFloat64(i * 24 + 16, v, true);
         });
-        port.applyBatch(buf, evs.length, 0);
+        port.applyBatch(buf, 0, evs.length, 0);
         expect(port.lateEvents).toBe(h.counters().lateEvents);
         for (let slot = 0; slot <= 40; slot++) {
           features.forEach((f, i) => {

@@ -2,7 +2,7 @@
 // Record slot of bucket k is k mod nb; a record whose tagged id is not k holds an expired
 // bucket (or none: zeroed memory decodes to an id no window contains).
 import {
-  PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT,
+  PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT, PG_INV_BUCKET_MS, PG_INV_NB,
   GROUP_HEADER_BYTES,
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
@@ -22,21 +22,37 @@ export function ringSlot(id: i64, nb: i64): i64 {
   return <i64>(x - Math.floor(x / n) * n);
 }
 
+/**
+ * floor(x / d) from a precomputed 1/d: the product may round across an integer, and one
+ * correction step against the exact products q·d restores floor (docs/kernel.md).
+ */
+@inline
+export function floorDiv(x: f64, d: f64, inv: f64): f64 {
+  let q = Math.floor(x * inv);
+  while (q * d > x) q -= 1;
+  while ((q + 1) * d <= x) q += 1;
+  return q;
+}
+
 /** Applies one event to group `g` of device block `d`; returns true when it is late. */
 export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
-  const nb = <i64>load<u32>(g + PG_NB);
-  const id = bucketOf(ts, bucketMs);
-  if (id < bucketOf(tau, bucketMs) - nb + 1) return true;
+  const invB = load<f64>(g + PG_INV_BUCKET_MS);
+  const nbf = <f64>load<u32>(g + PG_NB);
+  const idf = floorDiv(ts, bucketMs, invB);
+  // only an event older than τ can be late
+  if (ts < tau && idf < floorDiv(tau, bucketMs, invB) - nbf + 1) return true;
+  const id = <i64>idf;
   const mask = load<u32>(g + PG_MASK);
   const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
   const base = d + <usize>load<u32>(g + PG_STATE_OFF);
-  const rec = base + GROUP_HEADER_BYTES + <usize>ringSlot(id, nb) * recBytes;
+  const r = idf - floorDiv(idf, nbf, load<f64>(g + PG_INV_NB)) * nbf;
+  const rec = base + GROUP_HEADER_BYTES + <usize>r * recBytes;
   if ((load<i64>(rec) ^ ID_TAG) != id) {
     resetRecord(g, mask, rec);
     store<i64>(rec, id ^ ID_TAG);
   }
-  const start = <f64>id * bucketMs;
+  const start = idf * bucketMs;
   addEvent(g, mask, rec, ts, (ts - start) / 1000, v);
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);

@@ -6,7 +6,15 @@
 import * as L from '../../assembly/layout.js';
 import { FeatureFn } from './program-spec.js';
 
-interface PortGroup { nb: number; bucketMs: number; mask: number; rec: number; off: number; blk: number[] }
+interface PortGroup { nb: number; bucketMs: number; invB: number; invNb: number; mask: number; rec: number; off: number; blk: number[] }
+
+/** floor(x / d) from 1/d with one correction step (as the kernel's floorDiv). */
+function floorDiv(x: number, d: number, inv: number): number {
+  let q = Math.floor(x * inv);
+  while (q * d > x) q -= 1;
+  while ((q + 1) * d <= x) q += 1;
+  return q;
+}
 interface PortScalar { fn: number; off: number; halfLifeMs: number }
 
 // Bucket ids are stored as f64 id + 0.5 so that zeroed memory (0) matches no bucket: the
@@ -38,6 +46,7 @@ export class TsPortKernel {
       for (let b = 0; b < L.BLOCK_COUNT; b++) blk.push(program[at + L.PG_BLOCK_OFF + b]);
       groups.push({
         nb: p.getUint32(at + L.PG_NB, true), bucketMs: p.getFloat64(at + L.PG_BUCKET_MS, true), mask: p.getUint32(at + L.PG_MASK, true),
+        invB: p.getFloat64(at + L.PG_INV_BUCKET_MS, true), invNb: p.getFloat64(at + L.PG_INV_NB, true),
         rec: p.getUint32(at + L.PG_REC_BYTES, true), off: p.getUint32(at + L.PG_STATE_OFF, true), blk,
       });
     }
@@ -82,11 +91,11 @@ export class TsPortKernel {
     this.devices = n;
   }
 
-  /** Applies `n` events laid out as BATCH_EVENT_BYTES records in `batch` (as the worker writes them). */
-  applyBatch(batch: ArrayBuffer, n: number, nowMs: number): void {
-    const bu = new Uint32Array(batch, 0, n * 6);
-    const bf = new Float64Array(batch, 0, n * 3);
-    for (let i = 0; i < n; i++) {
+  /** Applies events [from, to) of `batch`, BATCH_EVENT_BYTES records as the worker writes them. */
+  applyBatch(batch: ArrayBuffer, from: number, to: number, nowMs: number): void {
+    const bu = new Uint32Array(batch, 0, to * 6);
+    const bf = new Float64Array(batch, 0, to * 3);
+    for (let i = from; i < to; i++) {
       const slot = bu[i * 6];
       const metric = bu[i * 6 + 1];
       const ts = bf[i * 3 + 1];
@@ -114,11 +123,10 @@ export class TsPortKernel {
   }
 
   private updateGroup(g: PortGroup, d: number, ts: number, v: number, tau: number): boolean {
-    const id = Math.floor(ts / g.bucketMs);
-    if (id < Math.floor(tau / g.bucketMs) - g.nb + 1) return true;
+    const id = floorDiv(ts, g.bucketMs, g.invB);
+    if (ts < tau && id < floorDiv(tau, g.bucketMs, g.invB) - g.nb + 1) return true;
     const base = d + g.off;
-    let r = id % g.nb;
-    if (r < 0) r += g.nb;
+    const r = id - floorDiv(id, g.nb, g.invNb) * g.nb;
     const rec = base + L.GROUP_HEADER_BYTES + r * g.rec;
     const f = this.f64;
     const mask = g.mask;
