@@ -20,6 +20,7 @@ describe('program switch', () => {
     const v2 = [feat(F.Max, 0, M, 10_000, 1000), feat(F.Last, 0, M), feat(F.Count, 0, M, 20_000, 1000), feat(F.Avg, 0, M, 10_000, 1000),
       feat(F.Ewma, 0, M, 0, 0, 1000), feat(F.RateDeriv, 0, M, 10_000, 1000), feat(F.Sum, 1, M, 4000, 1000)];
     h.install(programSpec(M, v2, 2));
+    h.k.switchProgram(new Int32Array(h.memory.buffer, 65536, 32)[18]); // again: a no-op
     expect(h.value(0, 3)).toBe(50 / 3);
     expect(h.value(0, 1)).toBe(20);
     expect(h.value(3, 3)).toBe(7);

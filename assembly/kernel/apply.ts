@@ -4,10 +4,10 @@
 import {
   HEADER_BASE, H_BATCH_BASE, H_BATCH_CAP, H_OUT_LEN, H_OUT_SIZE, H_EVENTS_APPLIED, H_LATE_EVENTS,
   H_ACTIVE_EPOCH, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
-  D_FLAGS, D_TAU, DF_CLOCK, PL_N_METRICS, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
+  D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
-import { deviceFor, touchDevice } from './devices';
+import { deviceAt, deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planGroup, planFeature, planMetric, planScalar } from './plan';
@@ -45,10 +45,16 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     const v = load<f64>(e + BE_VALUE);
     // bad input is skipped, never trusted: the worker validates, this only keeps memory safe
     if (!(Math.abs(ts) < TS_LIMIT) || !isFinite(v)) continue;
-    const d = deviceFor(slot);
-    if (d == 0) continue;
-    touchDevice(slot, d);
-    const flags = load<u32>(d + D_FLAGS);
+    let d = deviceAt(slot);
+    if (d == 0) {
+      d = deviceFor(slot);
+      if (d == 0) continue;
+    }
+    let flags = load<u32>(d + D_FLAGS);
+    if ((flags & DF_EXISTS) == 0) {
+      touchDevice(slot, d);
+      flags |= DF_EXISTS;
+    }
     let tau = load<f64>(d + D_TAU);
     if ((flags & DF_CLOCK) == 0) {
       store<u32>(d + D_FLAGS, flags | DF_CLOCK);

@@ -28,6 +28,7 @@ export function resetRecord(g: usize, mask: u32, rec: usize): void {
 }
 
 /** Adds one event to a record. `t` is the event time in seconds from the bucket start. */
+@inline
 export function addEvent(g: usize, mask: u32, rec: usize, ts: f64, t: f64, v: f64): void {
   if ((mask & (1 << BLK_CNT)) != 0) {
     const p = rec + <usize>load<u8>(g + PG_BLOCK_OFF + BLK_CNT);

@@ -84,6 +84,8 @@ export function switchTo(progSlot: i32): void {
   if (progSlot != 0 && progSlot != 1) return;
   const base = <usize>load<u32>(HEADER_BASE + (progSlot == 0 ? H_PROG_BASE0 : H_PROG_BASE1));
   if (load<u32>(base + P_MAGIC) != PROGRAM_MAGIC) return;
+  // switching again to the running program must not reset anything
+  if (load<i32>(HEADER_BASE + H_ACTIVE_PROG) == progSlot && load<u32>(HEADER_BASE + H_ACTIVE_EPOCH) == load<u32>(base + P_EPOCH)) return;
   const plan = base + <usize>load<u32>(base + P_PLAN_OFF);
   const rules = base + <usize>load<u32>(base + P_RULES_OFF);
   const ruleBytes = align8(<u32>max<i32>(0, rulesStateBytes(rules)));
