@@ -9,9 +9,9 @@ export const RH_RULE_COUNT = 0; //        u32  rules (0: the section may end her
 export const RH_STATE_BYTES = 4; //       u32  rule state bytes per device (multiple of 8)
 export const RH_MAX_OUT = 8; //           u32  worst-case outbox bytes of one evaluation of one device
 export const RH_FEATURES = 12; //         u32  feature cache slots (= features of the program)
-export const RH_STACK_OFF = 16; //        u32  state offset of the expression stack (f64[RH_STACK_DEPTH])
-export const RH_CACHE_OFF = 20; //        u32  state offset of the feature value cache (f64[RH_FEATURES])
-export const RH_STAMP_OFF = 24; //        u32  state offset of the cache stamps (u32[RH_FEATURES])
+export const RH_STACK_OFF = 16; //        u32  scratch offset of the expression stack (f64[RH_STACK_DEPTH])
+export const RH_CACHE_OFF = 20; //        u32  scratch offset of the feature value cache (f64[RH_FEATURES])
+export const RH_STAMP_OFF = 24; //        u32  scratch offset of the cache stamps (u32[RH_FEATURES])
 export const RH_STACK_DEPTH = 28; //      u32  deepest expression stack of any rule
 export const RH_AGE_RULES = 32; //        u32  rules with usesAge (ticks skip the device when 0)
 export const RULES_HEADER_BYTES = 40;
@@ -80,10 +80,16 @@ export const OP_FEATURE_EQ_NUM = 23;
 export const OP_FEATURE_NE_NUM = 24;
 
 // ---- per-device rule state (docs/rule-vm.md) ----
-// [0, 8): u32 cache generation, spare; then one u32 word per rule; then the f64 times of
-// the rules that need them (pending-since with `for`, last fire with `cooldown`); then the
-// expression stack, the feature cache and its stamps.
-export const SS_GEN = 0;
-export const RULE_WORDS_BASE = 8;
+// One u32 word per rule from offset 0, then the f64 times of the rules that need them
+// (pending-since with `for`, last fire with `cooldown`).
 export const RSW_STATE_MASK = 0xff; //    low byte: RS_IDLE / RS_PENDING / RS_FIRING
 export const RSW_FIRED = 0x100; //        has fired at least once (cooldown applies)
+
+// ---- VM scratch: the upper half of the kernel-private header page (docs/internals.md) ----
+// Per shard, used by one evaluation at a time (one drain per shard): the evaluation
+// generation, the expression stack, the feature cache and its stamps. Hot for every device,
+// unlike anything in a device block.
+export const VM_SCRATCH = 32768; //       offset from HEADER_BASE
+export const VM_SCRATCH_BYTES = 32768;
+export const VS_GEN = 0; //               u32  evaluation generation (stamps equal to it are valid)
+export const VS_DATA = 8; //              stack, cache and stamps start here

@@ -7,10 +7,10 @@ import {
   RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
   RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
-  RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, SS_GEN,
+  RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, VM_SCRATCH, VM_SCRATCH_BYTES, VS_GEN,
 } from './format';
 import {
-  O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
+  HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
 import { evalExpr, truthy, cachedFeature } from './eval';
@@ -73,14 +73,14 @@ function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, cells:
 }
 
 /** Starts a new evaluation: cached feature values of the previous one become stale. */
-function nextGeneration(rules: usize, state: usize, stamps: usize): u32 {
-  let gen = load<u32>(state + SS_GEN) + 1;
+function nextGeneration(scratch: usize): u32 {
+  let gen = load<u32>(scratch + VS_GEN) + 1;
   if (gen == 0) {
-    // Wrapped: stamps written 2^32 evaluations ago would look fresh.
-    memory.fill(stamps, 0, <usize>load<u32>(rules + RH_FEATURES) << 2);
+    // Wrapped: stamps written 2^32 evaluations ago (by any program) would look fresh.
+    memory.fill(scratch, 0, VM_SCRATCH_BYTES);
     gen = 1;
   }
-  store<u32>(state + SS_GEN, gen);
+  store<u32>(scratch + VS_GEN, gen);
   return gen;
 }
 
@@ -99,10 +99,11 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
     t = tau == tau && tau > nowMs ? tau : nowMs;
     ts = t;
   }
-  const stack = state + <usize>load<u32>(rules + RH_STACK_OFF);
-  const cells = state + <usize>load<u32>(rules + RH_CACHE_OFF);
-  const stamps = state + <usize>load<u32>(rules + RH_STAMP_OFF);
-  const gen = nextGeneration(rules, state, stamps);
+  const scratch = <usize>HEADER_BASE + VM_SCRATCH;
+  const stack = scratch + <usize>load<u32>(rules + RH_STACK_OFF);
+  const cells = scratch + <usize>load<u32>(rules + RH_CACHE_OFF);
+  const stamps = scratch + <usize>load<u32>(rules + RH_STAMP_OFF);
+  const gen = nextGeneration(scratch);
   for (let i = 0; i < n; i++) {
     const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
     const flags = load<u32>(row + RR_FLAGS);
@@ -154,10 +155,11 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
 
 // @ts-ignore: decorator
 @inline
-function copyAt(newRow: usize, oldRow: usize, field: i32, newState: usize, oldState: usize, bytes: usize): void {
+function copyTime(newRow: usize, oldRow: usize, field: i32, newState: usize, oldState: usize): void {
+  // time offsets are never 0 (the rule words come first); 0 means the rule has no such time
   const to = load<u32>(newRow + field);
   const from = load<u32>(oldRow + field);
-  if (to != 0 && from != 0) memory.copy(newState + <usize>to, oldState + <usize>from, bytes);
+  if (to != 0 && from != 0) store<f64>(newState + <usize>to, load<f64>(oldState + <usize>from));
 }
 
 /** Per device at a program switch: rules whose key is unchanged keep their state; `newState` is zeroed. */
@@ -170,9 +172,9 @@ export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, 
     const prev = load<i32>(row + RR_PREV);
     if (prev < 0 || prev >= nOld) continue;
     const oldRow = oldRules + RULES_HEADER_BYTES + <usize>prev * RULE_BYTES;
-    copyAt(row, oldRow, RR_WORD, newState, oldState, 4);
-    copyAt(row, oldRow, RR_SINCE, newState, oldState, 8);
-    copyAt(row, oldRow, RR_LAST_FIRE, newState, oldState, 8);
+    store<u32>(newState + <usize>load<u32>(row + RR_WORD), load<u32>(oldState + <usize>load<u32>(oldRow + RR_WORD)));
+    copyTime(row, oldRow, RR_SINCE, newState, oldState);
+    copyTime(row, oldRow, RR_LAST_FIRE, newState, oldState);
   }
 }
 

@@ -170,18 +170,23 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
     maxOut += OT_VALUES + 8 * rule.reads.length;
   });
 
-  // Per-device state: generation, rule words, the times rules need, stack, feature cache, stamps.
-  let at = align8(F.RULE_WORDS_BASE + 4 * spec.rules.length);
+  // Per-device state: rule words, then the times only rules with for/cooldown need.
+  let at = align8(4 * spec.rules.length);
   spec.rules.forEach((rule, i) => {
     const row = F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
-    w.u32(row + F.RR_WORD, F.RULE_WORDS_BASE + 4 * i);
+    w.u32(row + F.RR_WORD, 4 * i);
     if (rule.forMs > 0) { w.u32(row + F.RR_SINCE, at); at += 8; }
     if (rule.cooldownMs > 0) { w.u32(row + F.RR_LAST_FIRE, at); at += 8; }
   });
-  const stackOff = at;
+  const stateBytes = at;
+
+  // Shared VM scratch: stack, feature cache, stamps.
+  const stackOff = F.VS_DATA;
   const cacheOff = stackOff + depth * 8;
   const stampOff = cacheOff + nFeatures * 8;
-  const stateBytes = spec.rules.length === 0 ? 0 : align8(stampOff + nFeatures * 4);
+  if (stampOff + nFeatures * 4 > F.VM_SCRATCH_BYTES) {
+    throw badSpec(`${nFeatures} features with expressions ${depth} deep exceed the rule VM scratch of ${F.VM_SCRATCH_BYTES} bytes`);
+  }
 
   w.u32(F.RH_RULE_COUNT, spec.rules.length);
   w.u32(F.RH_STATE_BYTES, stateBytes);
