@@ -1,6 +1,7 @@
 // The peer baseline: the engine a Node team would write without Damper. A `ws` server,
-// msgpackr decoding, the plain reference features (src/reference/features.ts) and
-// json-rules-engine evaluating the same rules, one device's frame at a time. It speaks
+// msgpackr decoding, plain-TS sliding windows (window-features.ts: the reference model's
+// semantics, kept incrementally) and json-rules-engine evaluating the same rules, one
+// device's frame at a time. It speaks
 // enough of the SPEC for the same simulator to drive it: device connections, the frame
 // shapes, `{seq, events}` acks, PUT /v1/devices/ID attributes and /metrics.
 // Rules run once per frame per device (after the frame's events), which is kinder to the
@@ -10,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { Packr } from 'msgpackr';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { NameTables, compileRules } from '../../src/rules/index.js';
-import { ReferenceFeatures } from '../../src/reference/features.js';
+import { WindowFeatures } from './window-features.js';
 import { numericAttr, type AttrValue } from '../../src/reference/rules-expr.js';
 import { PeerRules, type PeerDevice } from './rules-engine.js';
 
@@ -23,7 +24,7 @@ if (!compiled.ok) {
   process.exit(1);
 }
 const spec = compiled.spec;
-const features = new ReferenceFeatures(spec);
+const features = new WindowFeatures(spec);
 const rules = new PeerRules(spec);
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const metricIds = new Map(spec.metrics.map((m, i) => [m, i]));
@@ -159,6 +160,9 @@ server.on('upgrade', (req, socket, head) => {
       busy = true;
       while (queue.length > 0) {
         await handleFrame(ws, fallback, queue.shift()!);
+        // json-rules-engine resolves through microtasks only: yield so sockets, /metrics
+        // and signals are served while a backlog is worked off.
+        await new Promise((r) => setImmediate(r));
         if (queue.length < 4 && ws.isPaused) ws.resume();
       }
       busy = false;

@@ -16,7 +16,7 @@ export async function run(ctx: ScenarioContext, out: BenchRow[]): Promise<void> 
   const rulesFile = benchRulesFile();
   const simArgs = (url: string): string[] => [
     '--url', `${url}/v1/ingest`, '--devices', String(devices), '--rate', '0', '--batch', '100',
-    '--shape', 'tuple', '--duration', String(duration),
+    '--shape', 'tuple', '--duration', String(duration), '--drain-timeout', '3',
   ];
   const peer = await startPeer(rulesFile);
   let peerRate = NaN;

@@ -16,7 +16,7 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
   const warmupMs = ctx.quick ? 750 : 2000;
   const simArgs = (url: string, shape: string, barrier: boolean): string[] => [
     '--url', `${url}/v1/ingest`, '--devices', String(devices), '--rate', '0', '--batch', '100',
-    '--shape', shape, '--duration', String(duration), ...(barrier ? [] : ['--no-barrier']),
+    '--shape', shape, '--duration', String(duration), '--drain-timeout', '5', ...(barrier ? [] : ['--no-barrier']),
   ];
 
   // References first, while nothing else runs.

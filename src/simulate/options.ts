@@ -67,6 +67,7 @@ export const SIMULATE_USAGE = `usage: damper simulate --url ws://HOST:PORT [opti
   --prefix P           device id prefix (default sim-)
   --token T            device token (Authorization: Bearer)
   --no-barrier         do not send a final flush barrier per connection
+  --drain-timeout S    seconds to wait for sockets to drain and barriers to be acked (default 30)
   --bad-every N        make every Nth frame invalid (one event with a string value)
   --json               print the report as one JSON line`;
 
@@ -126,6 +127,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions & { help: boo
       case '--token': o.token = next() ?? ''; break;
       case '--no-barrier': o.barrier = false; break;
       case '--json': o.json = true; break;
+      case '--drain-timeout': o.drainTimeoutS = num(arg, next(), 0); break;
       case '--bad-every': o.badEvery = num(arg, next(), 0); break;
       case '--help': case '-h': help = true; break;
       default: throw bad(`unknown option ${arg}`);
