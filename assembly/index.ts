@@ -1,7 +1,7 @@
 // Kernel entry points (see docs/internals.md and docs/kernel.md). This file only wires;
 // the feature kernel lives in kernel/, the rule VM in rules/.
 import {
-  HEADER_BASE, H_KERNEL_READY, H_ARENA_BASE, H_DEVICES, H_OUT_LEN, H_OUT_SIZE, D_FLAGS, D_TAU, DF_EXISTS, DF_CLOCK,
+  HEADER_BASE, H_MAGIC, LAYOUT_MAGIC, H_KERNEL_READY, H_ARENA_BASE, H_DEVICES, H_OUT_LEN, H_OUT_SIZE, D_FLAGS, D_TAU, DF_EXISTS, DF_CLOCK,
   ATTR_ENTRY_BYTES, DEVICE_HEADER_BYTES, H_ACTIVE_EPOCH, PAGE,
 } from './layout';
 import { rulesEvaluate, rulesState } from './rules/index';
@@ -13,6 +13,8 @@ import { setGeometry, switchTo } from './kernel/switch';
 
 /** Sets up the kernel-private header once per memory; concurrent callers wait for the first. */
 export function init(): void {
+  // without the runtime's header the arena base is unknown: fail loudly instead of overwriting memory
+  if (load<u32>(HEADER_BASE + H_MAGIC) != LAYOUT_MAGIC) unreachable();
   const ready = HEADER_BASE + H_KERNEL_READY;
   const was = atomic.cmpxchg<i32>(ready, 0, 2);
   if (was == 1) return;

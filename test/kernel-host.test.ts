@@ -47,6 +47,11 @@ describe('kernel host side', () => {
     expect(Number.isNaN(k.deviceClock(0))).toBe(true);
   });
 
+  it('refuses a memory without a shard header instead of overwriting it', () => {
+    const bare = new WebAssembly.Memory({ initial: 128, maximum: 65536, shared: true });
+    expect(() => instantiateKernel(bare)).toThrow();
+  });
+
   it('applies a batch, tracks the clock and counters, and answers feature values', () => {
     const s = spec([
       feature(FeatureFn.Avg, 0, 300_000, 'avg(temperature, 5m)'),

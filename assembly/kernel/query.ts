@@ -2,7 +2,7 @@
 // floor(τ/B). Moments are merged bucket by bucket with shift formulas (Chan/Pébay), with
 // time measured in seconds from the window start so no epoch-sized numbers are squared.
 import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF } from '../layout';
-import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV } from './fns';
+import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, bucketOf, recordOf } from './groups';
 
 @inline
@@ -15,7 +15,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const hi = bucketOf(tau, bucketMs);
   const lo = hi - nb + 1;
-  if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV + 1) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
+  if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
   if (fn == FN_COUNT || fn == FN_RATE) {
     const o = blockOff(g, BLK_CNT);
     let c: f64 = 0;
