@@ -6,6 +6,7 @@ import {
   OP_END, OP_NUM, OP_FEATURE, OP_ATTR, OP_ABS, OP_NEG, OP_NOT, OP_ADD, OP_SUB, OP_MUL, OP_DIV,
   OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR,
   OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
+  OP_AND_SKIP, OP_OR_SKIP, OP_BOOL,
 } from './format';
 import { featureValue, deviceAttr } from './host';
 
@@ -33,6 +34,21 @@ export function cachedFeature(slot: u32, cells: usize, stamps: usize, gen: u32, 
   store<f64>(cell, v);
   store<u32>(stamp, gen);
   return v;
+}
+
+/** One fused `feature CMP number` instruction at `pc`. */
+// @ts-ignore: decorator
+@inline
+export function evalFused(pc: usize, slot: u32, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+  const op = load<i32>(pc);
+  const a = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
+  const c = load<f64>(pc, 8);
+  if (op == OP_FEATURE_GT_NUM) return a > c;
+  if (op == OP_FEATURE_LT_NUM) return a < c;
+  if (op == OP_FEATURE_GE_NUM) return a >= c;
+  if (op == OP_FEATURE_LE_NUM) return a <= c;
+  if (op == OP_FEATURE_EQ_NUM) return a == c;
+  return a == a && c == c && a != c;
 }
 
 /**
@@ -71,19 +87,23 @@ export function evalExpr(pc: usize, slot: u32, stack: usize, cells: usize, stamp
       case OP_FEATURE_EQ_NUM:
       case OP_FEATURE_NE_NUM: {
         store<f64>(sp, top); sp += 8;
-        const a = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
-        const c = load<f64>(pc, 8);
-        let r: bool;
-        if (op == OP_FEATURE_LT_NUM) r = a < c;
-        else if (op == OP_FEATURE_LE_NUM) r = a <= c;
-        else if (op == OP_FEATURE_GT_NUM) r = a > c;
-        else if (op == OP_FEATURE_GE_NUM) r = a >= c;
-        else if (op == OP_FEATURE_EQ_NUM) r = a == c;
-        else r = a == a && c == c && a != c;
-        top = b2f(r);
+        top = b2f(evalFused(pc, slot, cells, stamps, gen, nowMs));
         pc += 16;
         continue;
       }
+      case OP_AND_SKIP: {
+        if (!truthy(top)) { top = 0; pc += 8 + <usize>load<u32>(pc, 4); continue; }
+        sp -= 8; top = load<f64>(sp);
+        pc += 8;
+        continue;
+      }
+      case OP_OR_SKIP: {
+        if (truthy(top)) { top = 1; pc += 8 + <usize>load<u32>(pc, 4); continue; }
+        sp -= 8; top = load<f64>(sp);
+        pc += 8;
+        continue;
+      }
+      case OP_BOOL: top = b2f(truthy(top)); pc += 8; continue;
       case OP_ABS: top = Math.abs(top); pc += 8; continue;
       case OP_NEG: top = -top; pc += 8; continue;
       case OP_NOT: top = b2f(!truthy(top)); pc += 8; continue;

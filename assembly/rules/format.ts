@@ -34,6 +34,7 @@ export const RULE_BYTES = 64;
 
 export const RULE_USES_AGE = 1;
 export const RULE_HAS_CLEAR = 2;
+export const RULE_FUSED_WHEN = 4; //      `when` is one fused feature-compare instruction
 
 // ---- match clause: header then MV_BYTES per accepted value ----
 export const MC_ATTR = 0; //              u32  global attribute id
@@ -78,6 +79,12 @@ export const OP_FEATURE_GT_NUM = 21;
 export const OP_FEATURE_GE_NUM = 22;
 export const OP_FEATURE_EQ_NUM = 23;
 export const OP_FEATURE_NE_NUM = 24;
+// Short-circuit `and`/`or`: `A and B` is code(A) AND_SKIP(n) code(B) BOOL, where AND_SKIP
+// leaves 0 and skips the n bytes after it when A is false, else drops A; OR_SKIP likewise
+// leaves 1 when A is true. A false left side then never computes the right side's features.
+export const OP_AND_SKIP = 25;
+export const OP_OR_SKIP = 26;
+export const OP_BOOL = 27;
 
 // ---- per-device rule state (docs/rule-vm.md) ----
 // One u32 word per rule from offset 0, then the f64 times of the rules that need them

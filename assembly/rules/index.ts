@@ -4,7 +4,7 @@
 import {
   RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_FEATURES, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
-  RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR,
+  RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
   RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
   RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, VM_SCRATCH, VM_SCRATCH_BYTES, VS_GEN,
@@ -13,7 +13,7 @@ import {
   HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
-import { evalExpr, truthy, cachedFeature } from './eval';
+import { evalExpr, evalFused, truthy, cachedFeature } from './eval';
 import { deviceAttr, deviceAttrIs, outboxReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
@@ -116,7 +116,10 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
       if (cur != RS_IDLE) store<u32>(rs, word & ~RSW_STATE_MASK);
       continue;
     }
-    const when = truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), slot, stack, cells, stamps, gen, nowMs));
+    const whenPc = rules + <usize>load<u32>(row + RR_WHEN);
+    const when = (flags & RULE_FUSED_WHEN) != 0
+      ? evalFused(whenPc, slot, cells, stamps, gen, nowMs)
+      : truthy(evalExpr(whenPc, slot, stack, cells, stamps, gen, nowMs));
     if (cur == RS_FIRING) {
       const clear = (flags & RULE_HAS_CLEAR) != 0
         ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), slot, stack, cells, stamps, gen, nowMs))

@@ -76,6 +76,17 @@ function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
       w.u32(w.reserve(F.INSN_BYTES), UNARY_OPS[e.op]);
       return depth;
     }
+    case 'and':
+    case 'or': {
+      const left = emitExpr(w, e.left, nFeatures);
+      const jump = w.reserve(F.INSN_BYTES);
+      w.u32(jump, e.op === 'and' ? F.OP_AND_SKIP : F.OP_OR_SKIP);
+      const right = emitExpr(w, e.right, nFeatures);
+      w.u32(w.reserve(F.INSN_BYTES), F.OP_BOOL);
+      w.u32(jump + 4, w.length - (jump + F.INSN_BYTES));
+      // the left value is dropped before the right side runs
+      return Math.max(left, right);
+    }
     default: {
       const op = BINARY_OPS[e.op];
       if (op === undefined) throw badSpec(`unknown expression op '${(e as { op: string }).op}'`);
@@ -119,7 +130,8 @@ function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<strin
   }
   w.f64(row + F.RR_FOR, rule.forMs);
   w.f64(row + F.RR_COOLDOWN, rule.cooldownMs);
-  w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0));
+  const fused = rule.when.op in FUSED_OPS && 'left' in rule.when && rule.when.left.op === 'feature' && rule.when.right.op === 'num';
+  w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0) | (fused ? F.RULE_FUSED_WHEN : 0));
   w.i32(row + F.RR_PREV, prevByKey.get(rule.key) ?? -1);
 
   if (rule.match.length > 0) {
