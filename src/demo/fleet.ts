@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { pack, unpack } from 'msgpackr';
 import WebSocket from 'ws';
+import { DamperError } from '../errors.js';
 import type { DeviceRegistry } from '../registry/device-registry.js';
 import { DEFAULT_EPISODE_RATES, ThermostatModel, type EpisodeRates, type Mode } from './thermostat-model.js';
 
@@ -24,6 +25,12 @@ export interface DemoFleetOptions {
   /** Device ids are `${prefix}${n}` (default "th-"). */
   prefix?: string;
   episodeRates?: EpisodeRates;
+  /**
+   * Simulated seconds per real second (default 1). Above 1 the readings' event times run
+   * ahead of the wall clock, so windowed rules fire sooner (tests, quick demos); age()
+   * follows the server's wall clock and is not sped up.
+   */
+  timeScale?: number;
   /** Called with a short line about connection trouble (default: silent). */
   log?: (line: string) => void;
 }
@@ -79,6 +86,11 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
   const rates = opts.episodeRates ?? DEFAULT_EPISODE_RATES;
   const base = opts.url.replace(/\/+$/, '');
   const log = opts.log ?? (() => undefined);
+  const timeScale = opts.timeScale ?? 1;
+  if (!(timeScale > 0 && Number.isFinite(timeScale)) || !(intervalMs >= 1) || !(opts.devices >= 0)) {
+    throw new DamperError('DAMPER_ERR_DEMO', 'demo fleet: devices >= 0, intervalMs >= 1 and a positive timeScale required');
+  }
+  const startedAt = Date.now();
   const totals = { eventsSent: 0, batchesSent: 0, acked: 0, nacked: 0, errors: 0, dropped: 0 };
   let stopped = false;
 
@@ -168,7 +180,8 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
 
   function tick(): void {
     const now = Date.now();
-    const dt = intervalMs / 1000;
+    const eventTime = Math.round(startedAt + (now - startedAt) * timeScale);
+    const dt = (intervalMs / 1000) * timeScale;
     for (const d of devices) {
       if (!d.ready) continue;
       const sp = opts.registry.get(d.id)?.attrs.setpoint;
@@ -183,8 +196,8 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
         d.unacked = 0;
         continue;
       }
-      d.pending.push({ t: now, values: { temperature: reading.temperature, humidity: reading.humidity } });
-      for (let e = 0; e < reading.errors; e++) d.pending.push({ t: now, m: 'error', v: 1 });
+      d.pending.push({ t: eventTime, values: { temperature: reading.temperature, humidity: reading.humidity } });
+      for (let e = 0; e < reading.errors; e++) d.pending.push({ t: eventTime, m: 'error', v: 1 });
       if (d.pending.length > MAX_PENDING_EVENTS) {
         totals.dropped += d.pending.length - MAX_PENDING_EVENTS;
         d.pending.splice(0, d.pending.length - MAX_PENDING_EVENTS);
