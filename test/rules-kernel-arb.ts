@@ -147,6 +147,7 @@ export type Step =
   | { kind: 'event'; slot: number; metric: number; ts: number; value: number; now: number }
   | { kind: 'attrs'; slot: number; attrs: Map<number, AttrValue> }
   | { kind: 'tick'; now: number }
+  | { kind: 'remove'; slot: number }
   /** Keep the old rules picked by `keep` (by index modulo), then add `add`. */
   | { kind: 'switch'; keep: number[]; add: RuleDraft[] };
 
@@ -154,6 +155,7 @@ type RawStep =
   | { kind: 'event'; slot: number; metric: number; dt: number; back: number; value: number }
   | { kind: 'attrs'; slot: number; type: number; setpoint: number }
   | { kind: 'tick'; dt: number }
+  | { kind: 'remove'; slot: number }
   | { kind: 'switch'; keep: number[]; add: RuleDraft[] };
 
 const arbRaw = (withSwitch: boolean): fc.Arbitrary<RawStep> => fc.oneof(
@@ -167,6 +169,7 @@ const arbRaw = (withSwitch: boolean): fc.Arbitrary<RawStep> => fc.oneof(
   }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('attrs' as const), slot: fc.integer({ min: 0, max: DEVICES - 1 }), type: fc.integer({ min: 0, max: 2 }), setpoint: fc.constantFrom(-1, 3, 5, 7, 99) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), dt: fc.constantFrom(0, 500, 1_000, 4_000) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), slot: fc.integer({ min: 0, max: DEVICES - 1 }) }) },
   { weight: withSwitch ? 1 : 0, arbitrary: fc.record({ kind: fc.constant('switch' as const), keep: fc.array(fc.nat(), { maxLength: 4 }), add: fc.array(arbRuleDraft, { maxLength: 2 }) }) },
 );
 

@@ -51,6 +51,9 @@ function compare(drafts0: RuleDraft[], steps: Step[], batch: number, outboxBytes
     } else if (s.kind === 'attrs') {
       kernel.setAttrs(s.slot, s.attrs);
       ref.setAttrs(s.slot, s.attrs);
+    } else if (s.kind === 'remove') {
+      kernel.k.removeDevice(s.slot);
+      ref.removeDevice(s.slot);
     } else if (s.kind === 'tick') {
       kOut.push(...kernel.tick(s.now));
       rOut.push(...ref.tick(s.now));
