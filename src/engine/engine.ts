@@ -38,6 +38,9 @@ import { DeviceBridge } from './device-bridge.js';
 import { ProgramInstaller } from './program-installer.js';
 import { uwsNativeLoaded } from './uws-native.js';
 
+const DRAIN_TIMEOUT_MS = 30_000;
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
 export type EngineState = 'new' | 'starting' | 'ready' | 'draining' | 'stopped';
 
 export interface EngineHooks {
@@ -206,7 +209,9 @@ export class Engine {
     if (this.tickTimer !== null) clearInterval(this.tickTimer);
     this.watcher?.close();
     this.rules.close();
-    await this.scheduler.whenIdle();
+    // Bounded: a shard that cannot drain (a kernel fault) must not keep the process alive.
+    const idle = await Promise.race([this.scheduler.whenIdle().then(() => true), delay(DRAIN_TIMEOUT_MS).then(() => false)]);
+    if (!idle) this.log(`drain: shards still busy after ${DRAIN_TIMEOUT_MS} ms; stopping anyway`);
     while (this.appends.size > 0) await Promise.allSettled([...this.appends]);
     this.sockets.closeAll();
     await this.actions.close();

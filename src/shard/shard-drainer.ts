@@ -194,14 +194,26 @@ export class ShardDrainer {
     const n = this.batch.len;
     let i = 0;
     const now = Date.now();
-    while (i < n) {
-      const before = Atomics.load(this.ctl, H_OUT_LEN >> 2);
-      const j = this.kernel.applyBatch(i, n, now);
-      if (j < n) {
-        if (j === i && before === 0) throw new Error('kernel made no progress with an empty outbox');
-        this.spill();
+    try {
+      while (i < n) {
+        const before = Atomics.load(this.ctl, H_OUT_LEN >> 2);
+        const j = this.kernel.applyBatch(i, n, now);
+        if (j < n) {
+          if (j === i && before === 0) throw new Error('kernel made no progress with an empty outbox');
+          this.spill();
+        }
+        i = j;
       }
-      i = j;
+    } catch (e) {
+      // A kernel fault must not wedge the shard or leave clients waiting: the frames of
+      // this batch are answered with an error instead of an ack (nothing acked is lost).
+      const message = `internal error: ${(e as Error).message}`;
+      for (const p of this.pending) {
+        if (p.accepted < 0) continue;
+        p.accepted = -1;
+        p.code = WC_BAD_FRAME;
+        p.message = message;
+      }
     }
     this.batch.len = 0;
     const pending = this.pending;
