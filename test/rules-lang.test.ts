@@ -33,6 +33,7 @@ describe('rule language: errors with line:col in the YAML file', () => {
     ['zero window', when('avg(x, 0s) > 1'), ['3:18: window must be longer than 0']],
     ['default bucket not whole ms', when('avg(x, 30ms) > 1'), ['3:18: default bucket width 30ms/20 is not a whole number of ms; give a bucket width as the third argument']],
     ['too many buckets', when('avg(x, 1d, 1s) > 1'), ['3:22: too many buckets: window 1d / bucket 1s = 86400 (at most 1000)']],
+    ['rate fits need completed buckets', when('rate_deriv(e, 1m, 30s) > 0 or rate_deriv2(e, 1m, 20s) > 0 or rate_deriv(e, 1m, 20s) > 0'), ["3:29: 'rate_deriv' needs a window of at least 3 buckets (it fits completed buckets only), got 2", "3:60: 'rate_deriv2' needs a window of at least 4 buckets (it fits completed buckets only), got 3"]],
     ['comparison used as a number', when('(x > 3) + 1 > 2'), ['3:12: a comparison used as a number']],
     ['chained comparison', when('avg(x, 1m) > 1 < 2'), ['3:11: a comparison used as a number']],
     ['number used as a condition', when('x > 3 and 4'), ['3:21: a number used as a condition']],

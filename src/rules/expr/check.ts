@@ -146,6 +146,11 @@ class Checker {
       if (w % b !== 0) return this.fail(args[2].pos, `bucket width ${formatDuration(b)} does not divide window ${formatDuration(w)}`);
       bucket = b;
     }
+    // The rate fits use the window's completed buckets, all but the current one (SPEC §4.1).
+    const needed = info.fn === FeatureFn.RateDeriv ? 3 : info.fn === FeatureFn.RateDeriv2 ? 4 : 1;
+    if (w / bucket < needed) {
+      return this.fail(args[args.length - 1].pos, `'${name}' needs a window of at least ${needed} buckets (it fits completed buckets only), got ${w / bucket}`);
+    }
     if (w / bucket > MAX_BUCKETS_PER_WINDOW) {
       return this.fail(args[args.length - 1].pos, `too many buckets: window ${formatDuration(w)} / bucket ${formatDuration(bucket)} = ${w / bucket} (at most ${MAX_BUCKETS_PER_WINDOW})`);
     }
