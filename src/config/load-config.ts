@@ -63,6 +63,7 @@ export function loadConfig(src: ConfigSources): DamperConfig {
     else if (fileVal !== undefined && fileVal !== null) apply(cfg, key, fileVal, fileDir);
     else if (flag === true) throw new DamperError(ERR_CONFIG, `--${key.flag} needs a value`);
   }
+  if (cfg.engine.tickMs < 10) throw new DamperError(ERR_CONFIG, `engine.tick: at least 10ms, got ${cfg.engine.tickMs}ms`);
   return cfg;
 }
 
