@@ -61,12 +61,20 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   return false;
 }
 
-/** Record address of bucket `id` in the group's ring, 0 when the ring does not hold it. */
+/** Start of the group's ring of records in device block `d`. */
 @inline
-export function recordOf(g: usize, d: usize, id: i64): usize {
-  const nb = <i64>load<u32>(g + PG_NB);
-  const rec = d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES
-    + <usize>ringSlot(id, nb) * <usize>load<u32>(g + PG_REC_BYTES);
-  return (load<i64>(rec) ^ ID_TAG) == id ? rec : 0;
+export function ringOf(g: usize, d: usize): usize {
+  return d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES;
 }
 
+/**
+ * Record of bucket k while walking a window lo … lo + nb − 1 whose first bucket sits in ring
+ * slot s0 (no division per bucket); 0 when the ring does not hold bucket k.
+ */
+@inline
+export function recordIn(ring: usize, recBytes: usize, nb: i64, s0: i64, lo: i64, k: i64): usize {
+  let s = s0 + (k - lo);
+  if (s >= nb) s -= nb;
+  const rec = ring + <usize>s * recBytes;
+  return (load<i64>(rec) ^ ID_TAG) == k ? rec : 0;
+}

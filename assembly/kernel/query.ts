@@ -1,9 +1,9 @@
 // Feature values over a group's window at the device clock τ: buckets floor(τ/B) − nb + 1 …
 // floor(τ/B). Moments are merged bucket by bucket with shift formulas (Chan/Pébay), with
 // time measured in seconds from the window start so no epoch-sized numbers are squared.
-import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF } from '../layout';
+import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
-import { ID_TAG, bucketOf, recordOf } from './groups';
+import { ID_TAG, bucketOf, recordIn, ringOf, ringSlot } from './groups';
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -15,12 +15,16 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const hi = bucketOf(tau, bucketMs);
   const lo = hi - nb + 1;
+  const ring = ringOf(g, d);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const nbr = <i64>load<u32>(g + PG_NB);
+  const s0 = ringSlot(lo, nbr);
   if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
   if (fn == FN_COUNT || fn == FN_RATE) {
     const o = blockOff(g, BLK_CNT);
     let c: f64 = 0;
     for (let k = lo; k <= hi; k++) {
-      const r = recordOf(g, d, k);
+      const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r != 0) c += load<f64>(r + o);
     }
     return fn == FN_COUNT ? c : c / (<f64>nb * bucketMs / 1000);
@@ -29,7 +33,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     const o = blockOff(g, BLK_SUM);
     let n: f64 = 0, s: f64 = 0;
     for (let k = lo; k <= hi; k++) {
-      const r = recordOf(g, d, k);
+      const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r != 0) { n += load<f64>(r + o); s += load<f64>(r + o + 8); }
     }
     return fn == FN_SUM ? s : s / n;
@@ -38,7 +42,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     const o = blockOff(g, BLK_MINMAX) + (fn == FN_MAX ? 8 : 0);
     let m: f64 = fn == FN_MAX ? -Infinity : Infinity;
     for (let k = lo; k <= hi; k++) {
-      const r = recordOf(g, d, k);
+      const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r != 0) { const x = load<f64>(r + o); m = fn == FN_MAX ? (x > m ? x : m) : (x < m ? x : m); }
     }
     return m == Infinity || m == -Infinity ? NaN : m;
@@ -47,7 +51,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     const o = blockOff(g, BLK_FIRSTLAST);
     let ft: f64 = Infinity, fv: f64 = NaN, lt: f64 = -Infinity, lv: f64 = NaN;
     for (let k = lo; k <= hi; k++) {
-      const r = recordOf(g, d, k);
+      const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r == 0) continue;
       const p = r + o;
       if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
@@ -59,7 +63,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     const o = blockOff(g, BLK_MOM);
     let n: f64 = 0, mean: f64 = 0, m2: f64 = 0;
     for (let k = lo; k <= hi; k++) {
-      const r = recordOf(g, d, k);
+      const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r == 0) continue;
       const nb2 = load<f64>(r + o);
       if (nb2 == 0) continue;
@@ -77,10 +81,14 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
 }
 
 function derivLinear(g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
+  const ring = ringOf(g, d);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const nbr = <i64>load<u32>(g + PG_NB);
+  const s0 = ringSlot(lo, nbr);
   const o = blockOff(g, BLK_LSQ);
   let n: f64 = 0, mt: f64 = 0, mv: f64 = 0, s2: f64 = 0, c11: f64 = 0;
   for (let k = lo; k <= hi; k++) {
-    const r = recordOf(g, d, k);
+    const r = recordIn(ring, rb, nbr, s0, lo, k);
     if (r == 0) continue;
     const p = r + o;
     const ny = load<f64>(p);
@@ -99,12 +107,16 @@ function derivLinear(g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
 }
 
 function derivQuadratic(g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
+  const ring = ringOf(g, d);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const nbr = <i64>load<u32>(g + PG_NB);
+  const s0 = ringSlot(lo, nbr);
   const o = blockOff(g, BLK_LSQ2);
   let n: f64 = 0, mt: f64 = 0, mv: f64 = 0;
   let s2: f64 = 0, c11: f64 = 0, s3: f64 = 0, s4: f64 = 0, c21: f64 = 0;
   let distinct: f64 = 0;
   for (let k = lo; k <= hi; k++) {
-    const r = recordOf(g, d, k);
+    const r = recordIn(ring, rb, nbr, s0, lo, k);
     if (r == 0) continue;
     const p = r + o;
     const ny = load<f64>(p);
@@ -144,6 +156,10 @@ export function quadraticCurvature(n: f64, s2: f64, s3: f64, s4: f64, c11: f64, 
 // Rate fits: per-bucket rates count/B of the completed buckets (lo … hi − 1), starting no
 // earlier than the earliest bucket the RFIT block has seen; missing buckets are rate 0.
 function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
+  const ring = ringOf(g, d);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const nbr = <i64>load<u32>(g + PG_NB);
+  const s0 = ringSlot(lo, nbr);
   const first = load<i64>(d + <usize>load<u32>(g + PG_STATE_OFF));
   if (first == 0) return NaN;
   const f = first ^ ID_TAG;
@@ -154,7 +170,7 @@ function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64
   const sec = bucketMs / 1000;
   let mean: f64 = 0;
   for (let k = from; k < hi; k++) {
-    const r = recordOf(g, d, k);
+    const r = recordIn(ring, rb, nbr, s0, lo, k);
     if (r != 0) mean += load<f64>(r + o) / sec;
   }
   const nm = <f64>m;
@@ -162,7 +178,7 @@ function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64
   const mx = (nm - 1) / 2;
   let s2: f64 = 0, s3: f64 = 0, s4: f64 = 0, c11: f64 = 0, c21: f64 = 0;
   for (let k = from; k < hi; k++) {
-    const r = recordOf(g, d, k);
+    const r = recordIn(ring, rb, nbr, s0, lo, k);
     const y = (r != 0 ? load<f64>(r + o) / sec : 0) - mean;
     const x = (<f64>(k - from) - mx) * sec;
     const x2 = x * x;
