@@ -93,7 +93,7 @@ function nextGeneration(scratch: usize): u32 {
 export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize, ts: f64, tau: f64, nowMs: f64, onTick: bool): void {
   if (rules == 0) return;
   const n = <i32>load<u32>(rules + RH_RULE_COUNT);
-  if (n == 0) return;
+  if (n == 0 || (onTick && load<u32>(rules + RH_AGE_RULES) == 0)) return;
   let t = tau;
   if (onTick) {
     t = tau == tau && tau > nowMs ? tau : nowMs;
