@@ -1,4 +1,4 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -214,6 +214,37 @@ describe('RuleManager.watch', () => {
     writeFileSync(file, v2);
     expect(await next()).toEqual({ version: 5 });
     expect(calls.map((c) => c.spec.rules.length)).toEqual([2, 2, 2, 2, 2]);
+  });
+});
+
+describe('RuleManager.watch with a Kubernetes-style ConfigMap mount', () => {
+  let dir = '';
+  let manager: RuleManager | null = null;
+  afterEach(() => {
+    manager?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reloads when the ..data symlink is swapped to a new directory', async () => {
+    // rules.yaml -> ..data/rules.yaml, ..data -> ..v1; an update writes ..v2 and renames a new symlink over ..data.
+    dir = mkdtempSync(path.join(tmpdir(), 'damper-rules-k8s-'));
+    mkdirSync(path.join(dir, '..v1'));
+    writeFileSync(path.join(dir, '..v1', 'rules.yaml'), v1);
+    symlinkSync('..v1', path.join(dir, '..data'));
+    symlinkSync('..data/rules.yaml', path.join(dir, 'rules.yaml'));
+    const { calls, install } = recorder();
+    manager = new RuleManager({ tables: new NameTables(), install });
+    const file = path.join(dir, 'rules.yaml');
+    expect(await manager.load(file)).toMatchObject({ ok: true, version: 1 });
+    const reloaded = new Promise<number>((resolve, reject) => {
+      manager!.watch(file, { debounceMs: 20, onReload: resolve, onError: (e) => reject(new Error(e.join('\n'))) });
+    });
+    mkdirSync(path.join(dir, '..v2'));
+    writeFileSync(path.join(dir, '..v2', 'rules.yaml'), v2);
+    symlinkSync('..v2', path.join(dir, '..data_tmp'));
+    renameSync(path.join(dir, '..data_tmp'), path.join(dir, '..data'));
+    expect(await reloaded).toBe(2);
+    expect(calls[1].spec.rules.map((r) => r.id)).toEqual(['too-hot', 'new-one']);
   });
 });
 

@@ -28,6 +28,7 @@ export class RulesWatcher {
   private readonly base: string;
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private firstEventAt = 0;
   private closed = false;
   /** The last text handed to reload: a rejected file is reported once, not on every touch. */
   private lastTried: string | null = null;
@@ -38,7 +39,9 @@ export class RulesWatcher {
     this.base = path.basename(this.file);
     try {
       this.watcher = watch(path.dirname(this.file), { persistent: false }, (_event, name) => {
-        if (name === null || name === this.base || name.toString() === this.base) this.schedule();
+        const n = name === null ? null : name.toString();
+        // `..data`: Kubernetes swaps a symlinked directory to update a mounted ConfigMap.
+        if (n === null || n === this.base || n.startsWith('..')) this.schedule();
       });
       this.watcher.on('error', (e) => this.report([`watching ${this.file} failed: ${e.message}`]));
     } catch (e) {
@@ -63,11 +66,16 @@ export class RulesWatcher {
 
   private schedule(): void {
     if (this.closed) return;
+    const quiet = this.deps.handlers.debounceMs ?? 100;
+    const now = Date.now();
     if (this.timer !== null) clearTimeout(this.timer);
+    else this.firstEventAt = now;
+    // A file rewritten without pause must still be read: wait for quiet, but not forever.
+    const wait = Math.max(0, Math.min(quiet, this.firstEventAt + 10 * quiet - now));
     this.timer = setTimeout(() => {
       this.timer = null;
       this.running = this.running.then(() => this.check());
-    }, this.deps.handlers.debounceMs ?? 100);
+    }, wait);
   }
 
   private async check(): Promise<void> {
