@@ -48,10 +48,12 @@ async function subscribe(e: InProcessEngine, query: string) {
   return { ws, msgs };
 }
 
+let describeState: () => string = () => '';
+
 async function waitFor(pred: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 20_000;
   while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; ${describeState()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -78,6 +80,9 @@ actions:
     const refused = await fetch(`${e.url}/v1/actions`);
     expect(refused.status).toBe(401);
     const live = await subscribe(e, '?consumer=e2e');
+    describeState = () =>
+      `stream: ${JSON.stringify(live.msgs.map((m) => [m.seq, m.device, m.state]))}, webhook: ${JSON.stringify(rx.posts.map((p) => p.key))}, ` +
+      `last seq ${e.engine.actions.lastSeq()}, pending ${e.engine.actions.pendingDeliveries()}`;
     const dev = await IngestClient.connect(e.wsUrl, 'device=th-7');
     const t = 1_763_800_000_000;
     expect(await dev.request([{ m: 'temperature', v: 70, t }, { m: 'temperature', v: 101, t: t + 1 }])).toMatchObject({ ack: 1 });
@@ -106,6 +111,8 @@ actions:
     e = await startEngine({ rules, dataDir, flags });
     cleanups.push(() => e.stop());
     const resumed = await subscribe(e, '?consumer=e2e');
+    describeState = () =>
+      `resumed: ${JSON.stringify(resumed.msgs.map((m) => [m.seq, m.device, m.state]))}, last seq ${e.engine.actions.lastSeq()}`;
     const dev2 = await IngestClient.connect(e.wsUrl, 'device=th-8');
     expect(await dev2.request([{ m: 'temperature', v: 150, t }])).toMatchObject({ ack: 1 });
     await waitFor(() => resumed.msgs.length >= 2, 'resume after ack 1, then the new record');
