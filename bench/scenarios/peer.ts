@@ -50,7 +50,7 @@ export async function run(ctx: ScenarioContext, out: BenchRow[]): Promise<void> 
   out.push(
     {
       scenario: SCENARIO, metric: `peer applied events/s (tuple, ${devices} conns)`, value: peerRate, unit: 'events/s',
-      note: `ws + msgpackr + ReferenceFeatures + json-rules-engine, rules once per frame; ${note}`,
+      note: `ws + msgpackr + plain-TS windows + json-rules-engine, rules once per frame; ${note}`,
     },
     {
       scenario: SCENARIO, metric: 'Damper / peer (tuple)', value: damper, unit: 'events/s',

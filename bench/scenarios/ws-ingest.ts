@@ -67,6 +67,20 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
           note: 'shows the socket is not the limit',
         });
       }
+      if (shape === 'tuple') {
+        // Closed loop: acknowledged frames, at most 4 unanswered per connection, so the
+        // engine runs at its own pace without `overloaded` rejections.
+        const w = await measureIngest({
+          metricsUrl: `${engine.url}/metrics`, counter: 'damper_events_applied_total', scale: 1, serverPid: engine.pid,
+          simArgs: [...simArgs(engine.wsUrl, shape, true), '--window', '4'], warmupMs,
+        });
+        const werr = w.sim && Object.keys(w.sim.errors).length > 0 ? `; error frames ${JSON.stringify(w.sim.errors)}` : '';
+        rows.push({
+          scenario: SCENARIO, metric: `applied events/s (tuple, acked, window 4)`, value: w.rate, unit: 'events/s',
+          baseline: 'msgpackr decode, 1 core (tuple)', baselineValue: decode.tuple, ratio: ratio(w.rate, decode.tuple),
+          note: `closed loop${werr}; ${describeCpu(w, 'engine')}`,
+        });
+      }
       rows.push({
         scenario: SCENARIO, metric: `CPU split (${shape})`, value: m.serverCpu?.total ?? NaN, unit: 'engine cores',
         baseline: 'simulator cores', baselineValue: m.simCpu?.total, ratio: ratio(m.serverCpu?.total ?? NaN, m.simCpu?.total ?? NaN),

@@ -187,6 +187,8 @@ export async function runFleet(partial: Partial<SimulateOptions>): Promise<Simul
     const room = o.highWaterBytes - c.buffered;
     if (room <= 0) return 0;
     n = Math.min(n, Math.max(1, Math.ceil(room / frameLen)), 256);
+    if (o.ack && o.window > 0) n = Math.min(n, o.window - conn.outstanding.size);
+    if (n <= 0) return 0;
     if (n > 1) c.socket.cork();
     for (let k = 0; k < n; k++) {
       let f = pool.frames[frameIdx];

@@ -32,6 +32,8 @@ export interface SimulateOptions {
   json: boolean;
   /** Every Nth frame carries one invalid event (0 = never), to exercise rejection counting. */
   badEvery: number;
+  /** With `ack`: at most this many unanswered frames per connection (0 = unbounded, open loop). */
+  window: number;
 }
 
 export const kDefaultSimulateOptions: SimulateOptions = {
@@ -52,6 +54,7 @@ export const kDefaultSimulateOptions: SimulateOptions = {
   drainTimeoutS: 30,
   json: false,
   badEvery: 0,
+  window: 0,
 };
 
 export const SIMULATE_USAGE = `usage: damper simulate --url ws://HOST:PORT [options]
@@ -63,6 +66,7 @@ export const SIMULATE_USAGE = `usage: damper simulate --url ws://HOST:PORT [opti
   --batch K            events per frame (readings per frame for --shape reading) (default 100)
   --shape S            tuple | map | reading (default tuple)
   --ack                send {seq, events} and count acks/nacks
+  --window W           with acks: at most W unanswered frames per connection (implies --ack)
   --duration S         seconds of sending (default 10)
   --prefix P           device id prefix (default sim-)
   --token T            device token (Authorization: Bearer)
@@ -127,6 +131,7 @@ export function parseSimulateArgs(argv: string[]): SimulateOptions & { help: boo
       case '--token': o.token = next() ?? ''; break;
       case '--no-barrier': o.barrier = false; break;
       case '--json': o.json = true; break;
+      case '--window': o.window = num(arg, next(), 0); o.ack = true; break;
       case '--drain-timeout': o.drainTimeoutS = num(arg, next(), 0); break;
       case '--bad-every': o.badEvery = num(arg, next(), 0); break;
       case '--help': case '-h': help = true; break;
