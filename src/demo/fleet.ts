@@ -67,6 +67,7 @@ interface SimDevice {
   readonly model: ThermostatModel;
   token: string;
   ready: boolean;
+  attrsDone: boolean;
   ws: WebSocket | null;
   open: boolean;
   pending: DemoEvent[];
@@ -103,6 +104,7 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
       model: new ThermostatModel((Math.imul(seed, 0x9e3779b1) ^ Math.imul(i + 1, 0x85ebca6b)) >>> 0, rates),
       token: '',
       ready: false,
+      attrsDone: false,
       ws: null,
       open: false,
       pending: [],
@@ -115,20 +117,34 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
     });
   }
 
-  // Register before the first reading so rules see the attributes from the first event.
-  // Attributes already in the registry (say a setpoint changed through the API) win.
+  // A device is registered with its token before it connects (token auth needs it), but
+  // gets its thermostat attributes only once its first batch is applied: with attributes
+  // and no reading yet, age(temperature) is +Inf and device-offline would fire for the
+  // whole fleet at start. Attributes already in the registry (say a setpoint changed
+  // through the API) win over the simulated ones.
   for (const d of devices) {
     const existing = opts.registry.get(d.id);
     d.token = existing?.token ?? randomBytes(12).toString('hex');
-    const attrs = { ...d.model.attrs, ...existing?.attrs };
-    const needsWrite =
-      existing === undefined || existing.token === undefined || Object.keys(attrs).length !== Object.keys(existing.attrs).length;
-    const registered = needsWrite ? opts.registry.put(d.id, { attrs, token: d.token }) : Promise.resolve();
+    const registered =
+      existing?.token === undefined
+        ? opts.registry.put(d.id, { attrs: existing?.attrs ?? {}, token: d.token })
+        : Promise.resolve();
     registered.then(
       () => {
-        if (stopped) return;
-        if (needsWrite) opts.attrsChanged(d.id);
-        d.ready = true;
+        if (!stopped) d.ready = true;
+      },
+      (err: unknown) => log(`demo fleet: cannot register ${d.id}: ${String(err)}`),
+    );
+  }
+
+  function completeAttrs(d: SimDevice): void {
+    d.attrsDone = true;
+    const existing = opts.registry.get(d.id);
+    const attrs = { ...d.model.attrs, ...existing?.attrs };
+    if (existing !== undefined && Object.keys(attrs).length === Object.keys(existing.attrs).length) return;
+    opts.registry.put(d.id, { attrs, token: existing?.token ?? d.token }).then(
+      () => {
+        if (!stopped) opts.attrsChanged(d.id);
       },
       (err: unknown) => log(`demo fleet: cannot register ${d.id}: ${String(err)}`),
     );
@@ -170,6 +186,7 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
     if (typeof m.ack === 'number') {
       d.unacked = Math.max(0, d.unacked - 1);
       totals.acked += typeof m.accepted === 'number' ? m.accepted : 0;
+      if (!d.attrsDone) completeAttrs(d);
     } else if (typeof m.nack === 'number') {
       d.unacked = Math.max(0, d.unacked - 1);
       totals.nacked++;

@@ -197,7 +197,10 @@ function startDashboard(doc, win) {
   }
 
   var recent = [];
+  var lastSeen = 0;
   function addRecord(rec) {
+    if (rec.seq <= lastSeen) return; // a replay after reconnecting
+    lastSeen = rec.seq;
     recent.unshift([
       String(rec.seq), rec.time || '', rec.rule || '', rec.device || '', rec.state || '',
       fmtValues(rec.values || {}), (rec.actions || []).join(', '),
@@ -206,11 +209,19 @@ function startDashboard(doc, win) {
     renderTable(el('actions-body'), recent);
   }
 
+  // Resume right after the last record shown, so a reconnect leaves no gap; the first
+  // connection starts maxRows records back, so the table is not empty on arrival.
   var backoff = 500;
+  var startFrom = 0;
   function connectActions() {
     var proto = win.location.protocol === 'https:' ? 'wss://' : 'ws://';
-    var ws = new WebSocket(proto + win.location.host + '/v1/actions' + authQuery);
+    var from = lastSeen > 0 ? lastSeen + 1 : startFrom;
+    var query = authQuery;
+    if (from > 0) query += (query ? '&' : '?') + 'from=' + from;
+    var ws = new WebSocket(proto + win.location.host + '/v1/actions' + query);
+    var opened = false;
     ws.onopen = function () {
+      opened = true;
       backoff = 500;
       set('actions-status', 'live');
       el('actions-status').className = 'ok';
@@ -226,11 +237,22 @@ function startDashboard(doc, win) {
       } catch (e) { /* not a record */ }
     };
     ws.onclose = function (ev) {
+      if (!opened) startFrom = 0; // e.g. the start point is no longer retained
       set('actions-status', 'disconnected (' + ev.code + '), retrying');
       el('actions-status').className = 'bad';
       win.setTimeout(connectActions, backoff);
       backoff = Math.min(backoff * 2, 10000);
     };
+  }
+
+  function startActions() {
+    fetch('/v1/actions' + authQuery + (authQuery ? '&' : '?') + 'limit=1', { cache: 'no-store' })
+      .then(function (res) { return res.ok ? res.json() : null; })
+      .then(function (page) {
+        if (page && typeof page.last === 'number') startFrom = Math.max(1, page.last - maxRows + 1);
+      })
+      .catch(function () { /* start with new records only */ })
+      .then(connectActions);
   }
 
   el('device-form').addEventListener('submit', function (ev) {
@@ -248,7 +270,7 @@ function startDashboard(doc, win) {
   });
 
   poll();
-  connectActions();
+  startActions();
 }
 
 if (typeof document !== 'undefined' && typeof window !== 'undefined') {
