@@ -77,26 +77,26 @@ describe('rule VM vs reference engine', () => {
   it('random rule sets and streams give the same transitions, one event per batch', () => {
     fc.assert(fc.property(arbDrafts(), arbSteps(), (drafts, steps) => {
       expect(compare(drafts, steps, 1, 64 * 1024)).toBeNull();
-    }), { numRuns: 150 });
+    }), { numRuns: 300 });
   });
 
   it('the same with events batched and a small outbox that forces early stops', () => {
     fc.assert(fc.property(arbDrafts(5), arbSteps({ maxLength: 80 }), fc.integer({ min: 2, max: 16 }), (drafts, steps, batch) => {
       expect(compare(drafts, steps, batch, 4096)).toBeNull();
-    }), { numRuns: 100 });
+    }), { numRuns: 200 });
   });
 
   it('the same across program switches (kept, changed, new and removed rules)', () => {
     fc.assert(fc.property(arbDrafts(), arbSteps({ withSwitch: true }), fc.integer({ min: 1, max: 8 }), (drafts, steps, batch) => {
       expect(compare(drafts, steps, batch, 64 * 1024)).toBeNull();
-    }), { numRuns: 120 });
+    }), { numRuns: 250 });
   });
 
   // Guards the generators: a property over streams that never fire or clear proves nothing.
   it('the generated cases exercised fires, clears, switches and early stops', () => {
     expect(seen.fired).toBeGreaterThan(300);
     expect(seen.cleared).toBeGreaterThan(150);
-    expect(seen.switches).toBeGreaterThan(50);
+    expect(seen.switches).toBeGreaterThan(20);
     expect(seen.earlyStops).toBeGreaterThan(0);
   });
 });

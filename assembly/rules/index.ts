@@ -2,7 +2,7 @@
 // rules section (assembly/rules/format.ts). Seam with the feature kernel: docs/internals.md;
 // semantics decisions: docs/internals.md "Rule semantics decisions" and docs/rule-vm.md.
 import {
-  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_FEATURES, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
+  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
   RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
