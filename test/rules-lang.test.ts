@@ -104,6 +104,14 @@ describe('rule language: errors with line:col in the YAML file', () => {
     for (const text of inputs) expect(() => compile(text)).not.toThrow();
   });
 
+  it('action names are plain keys, even __proto__', () => {
+    const r = compile('rules:\n  - id: a\n    when: x > 1\n    actions: [__proto__]\nactions:\n  __proto__: { kind: stream }\n');
+    if (!r.ok) throw new Error(r.errors.join('\n'));
+    expect(Object.keys(r.actions)).toEqual(['__proto__']);
+    expect(Object.getPrototypeOf(r.actions)).toBe(Object.prototype);
+    expect(r.spec.rules[0].actions).toEqual(['__proto__']);
+  });
+
   it('an empty file or an empty list is a valid set without rules', () => {
     for (const text of ['', 'rules:\n', 'rules: []\nactions: {}\n', '# only a comment\n']) {
       const spec = specOf(text);

@@ -129,7 +129,8 @@ class Reader {
       }
       this.declared.add(name);
       const def = this.readAction(name, this.node(item.value), item);
-      if (def !== null) into[name] = def;
+      // defineProperty: a name like `__proto__` must become a key, not a prototype.
+      if (def !== null) Object.defineProperty(into, name, { value: def, enumerable: true, writable: true, configurable: true });
     }
   }
 
