@@ -36,7 +36,7 @@ function cannon(url: string, body: Buffer, pipelining: number, duration: number)
 }
 
 export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void> {
-  const duration = ctx.quick ? 3 : 10;
+  const duration = ctx.quick ? 2 : 10;
   const warmup = ctx.quick ? 1 : 2;
   const pool = new FramePool({ shape: 'tuple', batch: 100, gateway: false, devices: 1, prefix: 'sim-' }, Date.now());
   const body = pool.frames[0].events;

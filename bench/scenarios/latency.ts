@@ -90,7 +90,7 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
   const haveMax = max !== undefined && Number.isFinite(max) && max > 0;
   const rate = Math.round((haveMax ? max : 1_000_000) / 2);
   const devices = ctx.quick ? 200 : 1000;
-  const loadS = ctx.quick ? 6 : 15;
+  const loadS = ctx.quick ? 5 : 15;
   const engine = await startEngine(benchRulesFile());
   try {
     await putThermostats(engine.url, 'sim-', devices);
@@ -100,8 +100,8 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
         '--rate', String(rate), '--batch', '100', '--shape', 'tuple', '--duration', String(loadS), '--json'],
       { timeoutMs: 120_000 },
     );
-    await new Promise((r) => setTimeout(r, ctx.quick ? 1500 : 3000));
-    const loaded = await probe(engine.url, loadS - (ctx.quick ? 2.5 : 5), 200, 10_000_000);
+    await new Promise((r) => setTimeout(r, ctx.quick ? 1000 : 3000));
+    const loaded = await probe(engine.url, loadS - (ctx.quick ? 2 : 5), 200, 10_000_000);
     const simOut = await sim;
     let offered = '';
     try {

@@ -11,8 +11,8 @@ const SCENARIO = 'peer';
 
 export async function run(ctx: ScenarioContext, out: BenchRow[]): Promise<void> {
   const devices = ctx.quick ? 200 : 1000;
-  const duration = ctx.quick ? 3 : 10;
-  const warmupMs = ctx.quick ? 750 : 2000;
+  const duration = ctx.quick ? 2 : 10;
+  const warmupMs = ctx.quick ? 500 : 2000;
   const rulesFile = benchRulesFile();
   const simArgs = (url: string): string[] => [
     '--url', `${url}/v1/ingest`, '--devices', String(devices), '--rate', '0', '--batch', '100',

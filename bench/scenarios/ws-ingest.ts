@@ -12,8 +12,8 @@ const SCENARIO = 'ws-ingest';
 
 export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void> {
   const devices = ctx.quick ? 200 : 1000;
-  const duration = ctx.quick ? 3 : 10;
-  const warmupMs = ctx.quick ? 750 : 2000;
+  const duration = ctx.quick ? 2 : 10;
+  const warmupMs = ctx.quick ? 500 : 2000;
   const simArgs = (url: string, shape: string, barrier: boolean): string[] => [
     '--url', `${url}/v1/ingest`, '--devices', String(devices), '--rate', '0', '--batch', '100',
     '--shape', shape, '--duration', String(duration), '--drain-timeout', '5', ...(barrier ? [] : ['--no-barrier']),
@@ -21,8 +21,8 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
 
   // References first, while nothing else runs.
   const decode = {
-    tuple: decodeRate('tuple', 100, ctx.quick ? 1 : 3).eventsPerS,
-    map: decodeRate('map', 100, ctx.quick ? 1 : 3).eventsPerS,
+    tuple: decodeRate('tuple', 100, ctx.quick ? 0.5 : 3).eventsPerS,
+    map: decodeRate('map', 100, ctx.quick ? 0.5 : 3).eventsPerS,
   };
   rows.push({ scenario: SCENARIO, metric: 'msgpackr decode, 1 core (tuple)', value: decode.tuple, unit: 'events/s', note: 'reference' });
   rows.push({ scenario: SCENARIO, metric: 'msgpackr decode, 1 core (map)', value: decode.map, unit: 'events/s', note: 'reference' });
