@@ -44,6 +44,16 @@ export function compileRules(yamlText: string, options: CompileOptions): Compile
   if (!Number.isInteger(defaultBuckets) || defaultBuckets < 1) {
     throw new DamperError('DAMPER_ERR_RULES_OPTIONS', `defaultBuckets must be a positive integer, not ${defaultBuckets}`);
   }
+  try {
+    return compile(yamlText, options, defaultBuckets);
+  } catch (e) {
+    // Rules text is user input: whatever it does to the parsers (e.g. exhaust the stack),
+    // it is rejected, never thrown at the API or the watcher.
+    return { ok: false, errors: [`1:1: cannot compile this file: ${e instanceof Error ? e.message : String(e)}`] };
+  }
+}
+
+function compile(yamlText: string, options: CompileOptions, defaultBuckets: number): CompileResult {
   const { doc, lines } = parseRulesYaml(yamlText);
   const diag = new Diagnostics(lines);
   if (doc.errors.length > 0) {
