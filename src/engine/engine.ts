@@ -149,9 +149,9 @@ export class Engine {
       replies: this.replies,
       metrics: this.metrics,
       isKnownDevice: (id) => devicesOpen || this.registry.get(id) !== undefined,
-      deviceAttached: (id, shard, slot) => {
+      deviceAttached: (id, shard, slot, isNew) => {
         const rec = devicesOpen ? this.registry.ensure(id) : this.registry.get(id);
-        if (rec !== undefined && Object.keys(rec.attrs).length > 0) this.shards.writeControl(shard, RK_ATTRS, slot, Date.now(), attrEntries(id));
+        if (isNew && rec !== undefined && Object.keys(rec.attrs).length > 0) this.shards.writeControl(shard, RK_ATTRS, slot, Date.now(), attrEntries(id));
       },
     });
 

@@ -24,8 +24,11 @@ export interface IngestDeps {
   metrics: EngineMetrics;
   /** Whether events may name devices the registry does not know (auth.devices: open). */
   isKnownDevice(id: string): boolean;
-  /** A device got its slot: register it (open mode) and push its attributes to the kernel. */
-  deviceAttached(id: string, shard: number, slot: number): void;
+  /**
+   * A device connects or first appears: register it (open mode; again after a DELETE) and,
+   * when its slot is new, push its attributes to the kernel.
+   */
+  deviceAttached(id: string, shard: number, slot: number, isNew: boolean): void;
 }
 
 const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number', useRecords: false });
@@ -58,7 +61,7 @@ export class IngestCore implements EventSink {
     const shards = this.deps.shards;
     const shard = shards.shardOf(id);
     const { slot, isNew } = shards.assign(id);
-    if (isNew) this.deps.deviceAttached(id, shard, slot);
+    this.deps.deviceAttached(id, shard, slot, isNew);
     return { shard, slot };
   }
 
@@ -146,16 +149,14 @@ export class IngestCore implements EventSink {
   onEvent(device: string | null, metric: string, ts: number, value: number): void {
     if (device === null || this.unknown) return;
     const shards = this.deps.shards;
-    let slot = shards.slotOf(device);
-    if (slot === NO_SLOT) {
-      if (!this.deps.isKnownDevice(device)) {
-        this.unknown = true;
-        this.unknownIndex = this.walker.itemIndex;
-        this.unknownId = device;
-        return;
-      }
-      slot = this.attach(device).slot;
+    if (!this.deps.isKnownDevice(device)) {
+      this.unknown = true;
+      this.unknownIndex = this.walker.itemIndex;
+      this.unknownId = device;
+      return;
     }
+    let slot = shards.slotOf(device);
+    if (slot === NO_SLOT) slot = this.attach(device).slot;
     this.encoders[shards.shardOf(device)].add(slot, ts, metric, value);
   }
 }
