@@ -12,7 +12,7 @@ import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec, type RuleSpec
 import type { BenchRow } from './lib/row.js';
 import { textTable } from './lib/table.js';
 
-const DEVICES = 10_000;
+const DEVICES = Number(process.env.DAMPER_BENCH_DEVICES ?? 10_000);
 const BATCH = 1_000;
 const T0 = 1_763_800_000_000;
 const RULE_COUNTS = [0, 1, 10, 100];
