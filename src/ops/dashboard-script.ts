@@ -87,6 +87,8 @@ function fmtNum(v, digits) {
   if (!isFinite(v)) return v > 0 ? '∞' : '-∞';
   if (Math.abs(v) >= 1e6) return (v / 1e6).toFixed(1) + 'M';
   if (Math.abs(v) >= 1e4) return (v / 1e3).toFixed(1) + 'k';
+  // Small fractions (rates, slopes) keep three significant digits instead of showing 0.00.
+  if (digits && v !== 0 && Math.abs(v) < 1) return String(Number(v.toPrecision(3)));
   return v.toFixed(digits === undefined ? 0 : digits);
 }
 
