@@ -4,13 +4,13 @@
 import {
   HEADER_BASE, H_BATCH_BASE, H_BATCH_CAP, H_OUT_LEN, H_OUT_SIZE, H_EVENTS_APPLIED, H_LATE_EVENTS,
   H_ACTIVE_EPOCH, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
-  D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
+  D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
 import { deviceAt, deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
-import { planGroup, planFeature, planMetric, planScalar } from './plan';
+import { planFeature, planScalar } from './plan';
 import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF } from './private';
 import { countTransitions } from './outbox';
 
@@ -29,6 +29,8 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
   const maxOut = <i32>load<u32>(K_MAX_OUT);
   const outSize = load<i32>(HEADER_BASE + H_OUT_SIZE);
   const nMetrics: u32 = plan != 0 ? load<u32>(plan + PL_N_METRICS) : 0;
+  const metrics = plan + <usize>(plan != 0 ? load<u32>(plan + PL_METRICS_OFF) : 0);
+  const groups = plan + <usize>(plan != 0 ? load<u32>(plan + PL_GROUPS_OFF) : 0);
   const ruleOff = <usize>load<u32>(K_RULE_OFF);
   const epoch = load<u32>(HEADER_BASE + H_ACTIVE_EPOCH);
   let applied: f64 = 0, late: f64 = 0;
@@ -64,12 +66,12 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     }
     store<f64>(d + D_TAU, tau);
     if (metric < nMetrics) {
-      const m = planMetric(plan, metric);
-      const g0 = load<u32>(m + PM_FIRST_GROUP);
-      const g1 = g0 + load<u32>(m + PM_N_GROUPS);
+      const m = metrics + <usize>metric * PM_BYTES;
+      const n = load<u32>(m + PM_N_GROUPS);
+      let g = groups + <usize>load<u32>(m + PM_FIRST_GROUP) * PG_BYTES;
       let isLate = false;
-      for (let g = g0; g < g1; g++) {
-        if (updateGroup(planGroup(plan, g), d, ts, v, tau)) isLate = true;
+      for (let j: u32 = 0; j < n; j++, g += PG_BYTES) {
+        if (updateGroup(g, d, ts, v, tau)) isLate = true;
       }
       if (isLate) late += 1;
       const s0 = load<u32>(m + PM_FIRST_SCALAR);

@@ -66,10 +66,11 @@ export function addEvent(g: usize, mask: u32, rec: usize, ts: f64, t: f64, v: f6
     const n = n0 + 1;
     const dt = t - load<f64>(p + 8);
     const dv = v - load<f64>(p + 16);
+    const inv = 1 / n; // one division per event, not three
     store<f64>(p, n);
-    store<f64>(p + 8, load<f64>(p + 8) + dt / n);
-    store<f64>(p + 16, load<f64>(p + 16) + dv / n);
-    const w = n0 / n;
+    store<f64>(p + 8, load<f64>(p + 8) + dt * inv);
+    store<f64>(p + 16, load<f64>(p + 16) + dv * inv);
+    const w = n0 * inv;
     store<f64>(p + 24, load<f64>(p + 24) + dt * dt * w);
     store<f64>(p + 32, load<f64>(p + 32) + dt * dv * w);
   }
@@ -96,15 +97,16 @@ function addLsq2(p: usize, ts: f64, t: f64, v: f64): void {
   const s4 = load<f64>(p + 48);
   const c21 = load<f64>(p + 56);
   // shifts of the old set (a) and the new point (b) to the merged means
-  const aa = -dt / n;
-  const ab = -dv / n;
-  const ba = dt * n0 / n;
-  const bb = dv * n0 / n;
+  const inv = 1 / n;
+  const aa = -dt * inv;
+  const ab = -dv * inv;
+  const ba = dt * n0 * inv;
+  const bb = dv * n0 * inv;
   const aa2 = aa * aa;
   const ba2 = ba * ba;
   store<f64>(p, n);
-  store<f64>(p + 8, load<f64>(p + 8) + dt / n);
-  store<f64>(p + 16, load<f64>(p + 16) + dv / n);
+  store<f64>(p + 8, load<f64>(p + 8) - aa);
+  store<f64>(p + 16, load<f64>(p + 16) - ab);
   store<f64>(p + 24, s2 + aa2 * n0 + ba2);
   store<f64>(p + 32, c11 + aa * ab * n0 + ba * bb);
   store<f64>(p + 40, s3 + 3 * aa * s2 + aa2 * aa * n0 + ba2 * ba);

@@ -149,8 +149,9 @@ export class TsPortKernel {
     if (mask & (1 << L.BLK_LSQ)) {
       const p = (rec + b[L.BLK_LSQ]) >> 3;
       const n0 = f[p]; const n = n0 + 1; const dt = t - f[p + 1]; const dv = v - f[p + 2];
-      f[p] = n; f[p + 1] += dt / n; f[p + 2] += dv / n;
-      const w = n0 / n; f[p + 3] += dt * dt * w; f[p + 4] += dt * dv * w;
+      const inv = 1 / n;
+      f[p] = n; f[p + 1] += dt * inv; f[p + 2] += dv * inv;
+      const w = n0 * inv; f[p + 3] += dt * dt * w; f[p + 4] += dt * dv * w;
     }
     if (mask & (1 << L.BLK_LSQ2)) this.addLsq2((rec + b[L.BLK_LSQ2]) >> 3, ts, t, v);
     if (mask & (1 << L.BLK_RFIT)) {
@@ -173,8 +174,9 @@ export class TsPortKernel {
     const f = this.f64;
     const n0 = f[p]; const n = n0 + 1; const dt = t - f[p + 1]; const dv = v - f[p + 2];
     const s2 = f[p + 3], c11 = f[p + 4], s3 = f[p + 5], s4 = f[p + 6], c21 = f[p + 7];
-    const aa = -dt / n, ab = -dv / n, ba = (dt * n0) / n, bb = (dv * n0) / n, aa2 = aa * aa, ba2 = ba * ba;
-    f[p] = n; f[p + 1] += dt / n; f[p + 2] += dv / n;
+    const inv = 1 / n;
+    const aa = -dt * inv, ab = -dv * inv, ba = dt * n0 * inv, bb = dv * n0 * inv, aa2 = aa * aa, ba2 = ba * ba;
+    f[p] = n; f[p + 1] -= aa; f[p + 2] -= ab;
     f[p + 3] = s2 + aa2 * n0 + ba2;
     f[p + 4] = c11 + aa * ab * n0 + ba * bb;
     f[p + 5] = s3 + 3 * aa * s2 + aa2 * aa * n0 + ba2 * ba;
