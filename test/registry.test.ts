@@ -27,6 +27,7 @@ describe('DeviceRegistry on a real LMDB store', () => {
     expect(reg.get('th-1')).toEqual({ attrs: { setpoint: 72 } });
     expect(await reg.remove('th-1')).toBe(true);
     expect(reg.get('th-1')).toBeUndefined();
+    expect(reg.has('th-1')).toBe(false);
     expect(await reg.remove('th-1')).toBe(false);
   });
 
@@ -34,9 +35,13 @@ describe('DeviceRegistry on a real LMDB store', () => {
     const reg = new DeviceRegistry(root);
     const p = reg.put('a', { attrs: { owner: 'ann' } });
     expect(reg.get('a')?.attrs.owner).toBe('ann');
+    expect(reg.has('a')).toBe(true);
+    await p;
+    expect(reg.has('a')).toBe(true); // committed: answered by the store
     const r = reg.remove('a');
     expect(reg.get('a')).toBeUndefined();
-    await Promise.all([p, r]);
+    expect(reg.has('a')).toBe(false);
+    await r;
     expect(reg.get('a')).toBeUndefined();
     expect([...reg.ids()]).toEqual([]);
   });

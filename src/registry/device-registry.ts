@@ -35,8 +35,11 @@ export class DeviceRegistry {
     return this.db.get(id);
   }
 
+  /** Cheaper than get() for per-event checks (gateway routing): decodes no record. */
   has(id: string): boolean {
-    return this.get(id) !== undefined;
+    const p = this.pending.get(id);
+    if (p !== undefined) return p.value !== null;
+    return isValidDeviceId(id) && this.db.doesExist(id);
   }
 
   /** Creates or replaces the record; resolves once it is committed. */
