@@ -1,7 +1,6 @@
 // One worker's view of one shard: drains ring records into the kernel and writes replies.
 // Any worker may drain any shard (the scheduler runs at most one drain per shard at a
 // time), so everything durable lives in shard memory; this object only caches views.
-import { Unpackr } from 'msgpackr';
 import {
   H_ACTIVE_EPOCH, H_ACTIVE_PROG, H_DEVICES, H_OUT_BASE, H_OUT_LEN, H_OUT_SIZE, H_PROG_BASE0, H_PROG_BASE1, HEADER_BASE,
   ATTR_ENTRY_BYTES, NO_METRIC, P_META_LEN, P_META_OFF, R_CONN, R_FLAGS, R_RECEIVED, R_SLOT, RF_HTTP, RING_HEADER_BYTES,
@@ -9,6 +8,8 @@ import {
 } from '../../assembly/layout.js';
 import { BatchWriter } from './batch-writer.js';
 import { FrameWalker } from './frame-walker.js';
+import { MetricTable } from './metric-table.js';
+import { MsgpackFrameReader } from './msgpack-frame-reader.js';
 import { ACK_BYTES, MAX_ERROR_BYTES, writeAck, writeError } from './outbox.js';
 import { RingReader } from './ring-reader.js';
 import { WC_BAD_FRAME } from './wire-errors.js';
@@ -39,7 +40,6 @@ const MAX_BYTES = 4 << 20;
 
 interface PendingReply { reply: number; flags: number; seq: number; accepted: number; index: number; code: number; message: string }
 
-const unpackr = new Unpackr({ mapsAsObjects: true, int64AsType: 'number', useRecords: false });
 const decoder = new TextDecoder();
 
 export class ShardDrainer {
@@ -47,10 +47,13 @@ export class ShardDrainer {
   private readonly hdr: DataView;
   /** The regions below the arena never move, so one view of the initial buffer covers them. */
   private readonly low: DataView;
+  private readonly u8: Uint8Array;
   private readonly ctl: Int32Array;
   private readonly ring: RingReader;
   private readonly batch: BatchWriter;
   private readonly walker = new FrameWalker();
+  private readonly metricTable = new MetricTable();
+  private readonly reader = new MsgpackFrameReader(this.metricTable);
   private readonly outBase: number;
   private readonly outSize: number;
   private outU8: Uint8Array;
@@ -72,6 +75,8 @@ export class ShardDrainer {
     this.outSize = this.hdr.getInt32(H_OUT_SIZE, true);
     this.outU8 = new Uint8Array(this.buffer, this.outBase, this.outSize);
     this.outDv = new DataView(this.buffer, this.outBase, this.outSize);
+    this.u8 = new Uint8Array(this.buffer);
+    this.reader.bind(this.u8, this.low);
   }
 
   drain(): DrainResult {
@@ -136,18 +141,23 @@ export class ShardDrainer {
     }
   }
 
+  /** JSON text frames: decoded into objects (the rare path), validated by FrameWalker. */
   private frame(json: boolean): void {
     const ring = this.ring;
     const conn = this.hdrU32(R_CONN);
     const flags = this.ringU8(R_FLAGS);
     const received = this.ringF64(R_RECEIVED);
     if (!(received >= this.firstReceived)) this.firstReceived = received;
+    if (!json) {
+      this.msgpackFrame(conn, flags, received);
+      return;
+    }
     const bytes = new Uint8Array(this.buffer, ring.at + RING_HEADER_BYTES, ring.len);
     let value: unknown;
     try {
-      value = json ? JSON.parse(decoder.decode(bytes.slice())) : unpackr.unpack(bytes);
+      value = JSON.parse(decoder.decode(bytes.slice()));
     } catch {
-      if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: -1, index: -1, code: WC_BAD_FRAME, message: json ? 'not valid JSON' : 'not valid msgpack' });
+      if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: -1, index: -1, code: WC_BAD_FRAME, message: 'not valid JSON' });
       return;
     }
     const w = this.walker;
@@ -163,6 +173,24 @@ export class ShardDrainer {
     if (conn !== 0 && (w.acked || (flags & RF_HTTP) !== 0)) this.pending.push({ reply: conn, flags, seq: w.seq, accepted: n, index: -1, code: 0, message: '' });
   }
 
+  /** The hot path: validated and written straight from the ring, no decoding into objects. */
+  private msgpackFrame(conn: number, flags: number, received: number): void {
+    const ring = this.ring;
+    const r = this.reader;
+    const start = ring.at + RING_HEADER_BYTES;
+    const end = start + ring.len;
+    const slot = this.hdrU32(R_SLOT);
+    const n = r.read(start, end, slot, received, null);
+    if (n < 0) {
+      if (conn !== 0) this.pending.push({ reply: conn, flags, seq: r.seq, accepted: -1, index: r.index, code: r.code, message: r.message });
+      return;
+    }
+    if (this.batch.len + n > this.batch.cap) this.flush();
+    r.read(start, end, slot, received, this.batch);
+    this.eventsIn += n;
+    if (conn !== 0 && (r.acked || (flags & RF_HTTP) !== 0)) this.pending.push({ reply: conn, flags, seq: r.seq, accepted: n, index: -1, code: 0, message: '' });
+  }
+
   /** `[[slot, t, m, v], …]` re-encoded by the main thread, which validated every event. */
   private routed(): void {
     const ring = this.ring;
@@ -170,13 +198,22 @@ export class ShardDrainer {
     const flags = this.ringU8(R_FLAGS);
     const received = this.ringF64(R_RECEIVED);
     if (!(received >= this.firstReceived)) this.firstReceived = received;
-    const events = unpackr.unpack(new Uint8Array(this.buffer, ring.at + RING_HEADER_BYTES, ring.len)) as Array<[number, number, string, number]>;
-    const metrics = this.batch.metrics;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      this.batch.push(e[0], metrics.get(e[2]) ?? NO_METRIC, e[1], e[3]);
+    // Fixed layout written by src/ingress/routed-encoder.ts: array32 of
+    // [uint32 slot, float64 t, str8 m, float64 v].
+    const low = this.low;
+    let p = ring.at + RING_HEADER_BYTES;
+    const count = low.getUint32(p + 1);
+    p += 5;
+        for (let i = 0; i < count; i++) {
+      const slot = low.getUint32(p + 2);
+      const ts = low.getFloat64(p + 7);
+      const mlen = low.getUint8(p + 16);
+      const metric = this.metricTable.lookup(this.u8, p + 17, mlen);
+      const v = low.getFloat64(p + 18 + mlen);
+      this.batch.push(slot, metric < 0 ? NO_METRIC : metric, ts, v);
+      p += 26 + mlen;
     }
-    if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: events.length, index: -1, code: 0, message: '' });
+    if (conn !== 0) this.pending.push({ reply: conn, flags, seq: NaN, accepted: count, index: -1, code: 0, message: '' });
   }
 
   private tick(nowMs: number): void {
@@ -255,6 +292,7 @@ export class ShardDrainer {
     const map = new Map<string, number>();
     meta.metrics.forEach((m, i) => map.set(m, i));
     this.batch.metrics = map;
+    this.metricTable.reset(meta.metrics);
   }
 
   private hdrU32(field: number): number {
