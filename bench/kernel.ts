@@ -78,7 +78,7 @@ export async function runKernelBench(opts: { quick?: boolean } = {}): Promise<Be
     const timedBatches = opts.quick ? Math.max(50, devices / BATCH) : Math.max(300, (devices * 5) / BATCH);
     const total = warmBatches + timedBatches;
     const events = makeEvents(devices, total * BATCH);
-    const rounds = opts.quick ? 2 : 3;
+    const rounds = opts.quick ? 2 : 5;
     let stride = 0;
     const wasm = (): Runner => {
       const { memory, layout } = createShardMemory({ batchEvents: total * BATCH });

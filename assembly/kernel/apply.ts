@@ -7,11 +7,11 @@ import {
   D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
-import { deviceAt, deviceFor, touchDevice } from './devices';
+import { deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planFeature, planScalar } from './plan';
-import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF } from './private';
+import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP, MAX_SLOTS } from './private';
 import { countTransitions } from './outbox';
 
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
@@ -33,6 +33,11 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
   const groups = plan + <usize>(plan != 0 ? load<u32>(plan + PL_GROUPS_OFF) : 0);
   const ruleOff = <usize>load<u32>(K_RULE_OFF);
   const epoch = load<u32>(HEADER_BASE + H_ACTIVE_EPOCH);
+  const perPage = load<u32>(K_PER_PAGE);
+  const magic = load<u64>(K_PAGE_MAGIC);
+  const stride = <usize>load<u32>(K_STRIDE);
+  let dir = <usize>load<u32>(K_DIR);
+  let dirCap = load<u32>(K_DIR_CAP);
   let applied: f64 = 0, late: f64 = 0;
   let i = from;
   for (; i < to; i++) {
@@ -47,10 +52,20 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     const v = load<f64>(e + BE_VALUE);
     // bad input is skipped, never trusted: the worker validates, this only keeps memory safe
     if (!(Math.abs(ts) < TS_LIMIT) || !isFinite(v)) continue;
-    let d = deviceAt(slot);
+    // device lookup with the table geometry in locals; reloaded only after the table grew
+    let d: usize = 0;
+    if (slot < MAX_SLOTS) {
+      const page = <u32>((<u64>slot * magic) >> 40);
+      if (page < dirCap) {
+        const p = <usize>load<u32>(dir + (<usize>page << 2));
+        if (p != 0) d = p + <usize>(slot - page * perPage) * stride;
+      }
+    }
     if (d == 0) {
       d = deviceFor(slot);
       if (d == 0) continue;
+      dir = <usize>load<u32>(K_DIR);
+      dirCap = load<u32>(K_DIR_CAP);
     }
     let flags = load<u32>(d + D_FLAGS);
     if ((flags & DF_EXISTS) == 0) {

@@ -53,7 +53,8 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
     store<i64>(rec, id ^ ID_TAG);
   }
   const start = idf * bucketMs;
-  addEvent(g, mask, rec, ts, (ts - start) / 1000, v);
+  // seconds from the bucket start: ts − start is exact; × 0.001 instead of a division
+  addEvent(g, mask, rec, ts, (ts - start) * 0.001, v);
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);
     if (first == 0 || id < (first ^ ID_TAG)) store<i64>(base, id ^ ID_TAG);

@@ -145,7 +145,7 @@ export class TsPortKernel {
       const n = f[p] + 1; const dlt = v - f[p + 1]; const m = f[p + 1] + dlt / n;
       f[p] = n; f[p + 1] = m; f[p + 2] += dlt * (v - m);
     }
-    const t = (ts - id * g.bucketMs) / 1000;
+    const t = (ts - id * g.bucketMs) * 0.001;
     if (mask & (1 << L.BLK_LSQ)) {
       const p = (rec + b[L.BLK_LSQ]) >> 3;
       const n0 = f[p]; const n = n0 + 1; const dt = t - f[p + 1]; const dv = v - f[p + 2];
