@@ -11,6 +11,7 @@ import { mountDashboard } from '../src/ops/dashboard.js';
 import { listenApp, type Listening } from '../src/ops/listen.js';
 import { mountMetrics } from '../src/ops/metrics-endpoint.js';
 import { EngineMetrics, type MetricsSource } from '../src/ops/metrics.js';
+import { parseExposition, sampleValue } from '../src/ops/parse-exposition.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasPlaywright = (() => {
@@ -102,6 +103,7 @@ describe('dashboard', () => {
       lateEvents: number;
       queueBytes: number;
       latency: Record<string, number>;
+      loopP99: number;
       actions: Record<string, Record<string, number>>;
     };
     const parse = (t: string): unknown => vm.runInContext('parseMetrics', ctx)(t);
@@ -117,7 +119,8 @@ describe('dashboard', () => {
     metrics.connections('device', 5);
     metrics.actions('too-"hot"', 'fired', 2);
     metrics.ingestToAction(0.004);
-    const second = parse(await (await fetch(`${base}/metrics`)).text());
+    const secondText = await (await fetch(`${base}/metrics`)).text();
+    const second = parse(secondText);
     const s = summarize(first, second, 2);
     expect(s.eventsPerSec).toBe(1000);
     expect(s.framesPerSec).toBe(20);
@@ -129,6 +132,7 @@ describe('dashboard', () => {
     expect(s.lateEvents).toBe(2);
     expect(s.queueBytes).toBe(128);
     expect(s.latency['0.5']).toBeCloseTo(0.004, 5);
+    expect(s.loopP99).toBe(sampleValue(parseExposition(secondText), 'damper_event_loop_delay_seconds', { quantile: '0.99' }));
     expect(s.actions['too-"hot"']).toEqual({ fired: 2 });
     expect(Number.isNaN(summarize(null, second, 1).eventsPerSec)).toBe(true);
   });

@@ -150,6 +150,23 @@ describe('EngineMetrics Prometheus exposition', () => {
     expect(sampleValue(f, 'damper_ingest_to_action_seconds_sum')).toBeCloseTo(5.001, 9);
   });
 
+  it('exposes process CPU, memory and main-thread event-loop delay, unless turned off', async () => {
+    const m = new EngineMetrics();
+    const t = Date.now();
+    while (Date.now() - t < 30); // block the loop a little, so there is a delay to see
+    await new Promise((r) => setTimeout(r, 30));
+    const f = parseExposition(m.render());
+    expect(f.get('process_cpu_seconds_total')?.type).toBe('counter');
+    expect(sampleValue(f, 'process_cpu_seconds_total')!).toBeGreaterThan(0);
+    expect(sampleValue(f, 'process_resident_memory_bytes')!).toBeGreaterThan(1e6);
+    expect(Math.abs(sampleValue(f, 'process_start_time_seconds')! - (Date.now() / 1000 - process.uptime()))).toBeLessThan(2);
+    expect(f.get('damper_event_loop_delay_seconds')?.type).toBe('summary');
+    expect(sampleValue(f, 'damper_event_loop_delay_max_seconds')!).toBeGreaterThan(0);
+    m.close();
+    const off = parseExposition(new EngineMetrics({ processMetrics: false }).render());
+    expect(off.has('process_cpu_seconds_total')).toBe(false);
+  });
+
   it('the parser rejects malformed exposition', () => {
     expect(() => parseExposition('x 1')).toThrow(/newline/);
     expect(() => parseExposition('x 1\n')).toThrow(/outside its family/);

@@ -78,6 +78,8 @@ function summarize(prev, cur, dt) {
     queueBytes: metricSum(cur, 'damper_shard_queue_bytes'),
     rulesVersion: metricValue(cur, 'damper_rules_version'),
     latency: quantiles,
+    loopP99: metricValue(cur, 'damper_event_loop_delay_seconds', 'quantile', '0.99'),
+    loopMax: metricValue(cur, 'damper_event_loop_delay_max_seconds'),
     actions: actions,
   };
 }
@@ -164,6 +166,8 @@ function startDashboard(doc, win) {
     set('lat-p90', fmtSeconds(s.latency['0.9']));
     set('lat-p99', fmtSeconds(s.latency['0.99']));
     set('lat-p999', fmtSeconds(s.latency['0.999']));
+    set('loop-p99', fmtSeconds(s.loopP99));
+    set('loop-max', 'max ' + fmtSeconds(s.loopMax));
     var codes = [];
     for (var c in s.rejectedByCode) if (s.rejectedByCode[c] > 0) codes.push(c + ': ' + fmtNum(s.rejectedByCode[c]));
     set('rejected-codes', codes.length ? codes.join(' · ') : 'none');

@@ -62,6 +62,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     ${card('lat-p90', 'ingest→action p90')}
     ${card('lat-p99', 'ingest→action p99')}
     ${card('lat-p999', 'ingest→action p99.9')}
+    ${card('loop-p99', 'main loop delay p99', '<div class="dim" id="loop-max">max –</div>')}
   </div>
   <section>
     <h2>Events applied per second (last minute)</h2>

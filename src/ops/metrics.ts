@@ -3,6 +3,7 @@
 // figures owned by shards and workers are pulled from a MetricsSource at scrape time.
 import hdr from 'hdr-histogram-js';
 import { ExpositionWriter, PROMETHEUS_CONTENT_TYPE } from './exposition.js';
+import { ProcessMetrics } from './process-metrics.js';
 
 export { PROMETHEUS_CONTENT_TYPE };
 
@@ -18,6 +19,8 @@ export interface EngineMetricsOptions {
   /** Quantiles cover observations of the last one to two windows (default 60 s). */
   quantileWindowMs?: number;
   now?: () => number;
+  /** Also expose process CPU, memory and event-loop delay (default true). */
+  processMetrics?: boolean;
 }
 
 /** SPEC §3 wire error codes: always exposed, so a dashboard sees 0 rather than nothing. */
@@ -52,11 +55,18 @@ export class EngineMetrics {
   private latencySum = 0;
   private readonly windowMs: number;
   private readonly now: () => number;
+  private readonly process: ProcessMetrics | null;
 
   constructor(opts: EngineMetricsOptions = {}) {
     this.windowMs = opts.quantileWindowMs ?? 60_000;
     this.now = opts.now ?? Date.now;
     this.rotatedAt = this.now();
+    this.process = opts.processMetrics === false ? null : new ProcessMetrics();
+  }
+
+  /** Stops the event-loop sampler. */
+  close(): void {
+    this.process?.close();
   }
 
   frames(transport: 'ws' | 'http', n = 1): void {
@@ -141,6 +151,7 @@ export class EngineMetrics {
     w.family('damper_rules_version', 'gauge', 'Version of the active rule set.')
       .sample('damper_rules_version', src ? src.rulesVersion() : 0);
     this.renderLatency(w);
+    this.process?.render(w);
     return w.text();
   }
 
