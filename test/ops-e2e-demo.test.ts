@@ -92,3 +92,34 @@ describe('demo fleet through the real engine', () => {
     expect(sampleValue(after, 'damper_events_applied_total')!).toBeGreaterThanOrEqual(stats.acked);
   });
 });
+
+describe('demo fleet with device token auth', () => {
+  it('registers each device with a token before connecting, so token mode accepts it', async () => {
+    const te = await startEngine({ rulesFile, flags: { 'auth-devices': 'token' } });
+    const fleet = startDemoFleet({
+      url: te.wsUrl,
+      devices: 2,
+      registry: te.engine.registry,
+      attrsChanged: (id) => te.engine.devices.attrsChanged(id),
+      intervalMs: 50,
+      batchReadings: 1,
+    });
+    try {
+      await until('acked readings from both devices', () => (fleet.stats().acked >= 4 ? true : undefined));
+      const m = parseExposition(await (await fetch(`${te.url}/metrics`)).text());
+      expect(sampleValue(m, 'damper_connections', { kind: 'device' })).toBe(2);
+      expect(sampleValue(m, 'damper_events_rejected_total', { code: 'unauthorized' })).toBe(0);
+      // A stranger without a token is still turned away.
+      const stranger = new WebSocket(`${te.wsUrl}/v1/ingest?device=th-1`);
+      const status = await new Promise<number>((ok) => {
+        stranger.once('unexpected-response', (_req, res) => ok(res.statusCode ?? 0));
+        stranger.once('open', () => ok(101));
+        stranger.once('error', () => undefined);
+      });
+      expect(status).toBe(401);
+    } finally {
+      await fleet.stop();
+      await te.stop();
+    }
+  });
+});
