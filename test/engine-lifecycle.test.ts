@@ -90,5 +90,10 @@ describe('damper start as a process', () => {
     const bad = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin/damper.js'), 'rules', 'check', join(dir, 'bad.yaml')], { encoding: 'utf8' });
     expect(bad.status).not.toBe(0);
     expect(bad.stdout + bad.stderr).toMatch(/\d+:\d+/);
+    // an engine refuses to start on an invalid rules file, naming the errors
+    const start = spawnSync(process.execPath, [join(PACKAGE_ROOT, 'bin/damper.js'), 'start', '--port', '0', '--data', join(dir, 'data'), '--rules', join(dir, 'bad.yaml')], { encoding: 'utf8', timeout: 20_000 });
+    expect(start.status).toBe(1);
+    expect(start.stderr).toMatch(/3:\d+: .*avrg/);
+    expect(start.stdout).not.toMatch(/damper listening/);
   });
 });

@@ -83,6 +83,21 @@ export class Engine {
 
   async start(): Promise<void> {
     if (this.state !== 'new') throw new DamperError(ERR_STATE, `cannot start an engine that is ${this.state}`);
+    try {
+      await this.startParts();
+    } catch (e) {
+      // Leave nothing running behind a failed start (threads, timers, the store).
+      this.state = 'stopped';
+      if (this.tickTimer !== null) clearInterval(this.tickTimer);
+      this.watcher?.close();
+      this.listening?.close();
+      await this.pool?.destroy().catch(() => undefined);
+      await this.root?.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const cfg = this.config;
     if (!uwsNativeLoaded()) {
       if (!cfg.allowUwsFallback) {

@@ -10,7 +10,7 @@ import { RF_TEXT } from '../shard/ring-flags.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
 import { decodeFrame, type FrameReply, type IngestCore } from './ingest-core.js';
 import { OrderedReplies } from './ordered-replies.js';
-import { ackMessage, encodeReply, errorMessage } from './reply-encoding.js';
+import { ackMessage, encodeAckMsgpack, encodeReply, errorMessage } from './reply-encoding.js';
 
 export interface IngestSocketDeps {
   core: IngestCore;
@@ -170,7 +170,10 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
 function deviceTarget(c: Conn, send: (c: Conn, msg: object, text: boolean) => void, metrics: EngineMetrics): ReplyTarget {
   return {
     ack(seq, accepted, text) {
-      send(c, ackMessage(seq, accepted), text);
+      if (text) return send(c, ackMessage(seq, accepted), text);
+      const ws = c.ws;
+      if (c.closed || ws === null) return;
+      ws.send(encodeAckMsgpack(seq, accepted), true);
     },
     error(code, message, seq, index, text) {
       metrics.rejected(code);
