@@ -170,23 +170,6 @@ export class Engine {
       },
     });
 
-    // An empty program first, so the kernel always has one and versions start at 1 with the first rules.
-    await installer.install(this.rules.active.spec, null);
-    if (cfg.rules.file !== '' && existsSync(cfg.rules.file)) {
-      const r = await this.rules.load(cfg.rules.file);
-      if (!r.ok) throw new DamperError('DAMPER_ERR_RULES', `${cfg.rules.file} is invalid:\n${r.errors.join('\n')}`);
-      this.actions.setDefinitions(this.rules.active.actions);
-      this.watcher = this.rules.watch(cfg.rules.file, {
-        onReload: (version) => {
-          this.actions.setDefinitions(this.rules.active.actions);
-          this.log(`rules: ${cfg.rules.file} is now version ${version}`);
-        },
-        onError: (errors) => this.log(`rules: ${cfg.rules.file} rejected, version ${this.rules.version} keeps running:\n${errors.join('\n')}`),
-      });
-    } else if (cfg.rules.file !== '') {
-      this.log(`rules: ${cfg.rules.file} not found; running without rules until PUT /v1/rules`);
-    }
-
     const app = uWS.App();
     const authorize = makeAuthorize(cfg.auth.adminToken);
     const accepting = (): boolean => this.state === 'ready';
@@ -206,11 +189,29 @@ export class Engine {
     mountHealth(app, { isReady: () => this.state === 'ready' });
     mountDashboard(app);
 
+    // Listen before the rules load: /healthz answers and /readyz says 503 while starting.
+    this.listening = await listenApp(app, cfg.listen.host, cfg.listen.port);
+    this.port = this.listening.port;
+    // An empty program first, so the kernel always has one and versions start at 1 with the first rules.
+    await installer.install(this.rules.active.spec, null);
+    if (cfg.rules.file !== '' && existsSync(cfg.rules.file)) {
+      const r = await this.rules.load(cfg.rules.file);
+      if (!r.ok) throw new DamperError('DAMPER_ERR_RULES', `${cfg.rules.file} is invalid:\n${r.errors.join('\n')}`);
+      this.actions.setDefinitions(this.rules.active.actions);
+      this.watcher = this.rules.watch(cfg.rules.file, {
+        onReload: (version) => {
+          this.actions.setDefinitions(this.rules.active.actions);
+          this.log(`rules: ${cfg.rules.file} is now version ${version}`);
+        },
+        onError: (errors) => this.log(`rules: ${cfg.rules.file} rejected, version ${this.rules.version} keeps running:\n${errors.join('\n')}`),
+      });
+    } else if (cfg.rules.file !== '') {
+      this.log(`rules: ${cfg.rules.file} not found; running without rules until PUT /v1/rules`);
+    }
+
     this.actions.start();
     this.tickTimer = setInterval(() => this.tick(), cfg.engine.tickMs);
     this.tickTimer.unref();
-    this.listening = await listenApp(app, cfg.listen.host, cfg.listen.port);
-    this.port = this.listening.port;
     this.state = 'ready';
   }
 
