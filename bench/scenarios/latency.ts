@@ -12,7 +12,7 @@ import { putThermostats } from '../lib/ingest.js';
 import { RawWsClient } from '../../src/simulate/raw-ws.js';
 import { wsFrame } from '../../src/simulate/frames.js';
 import type { BenchRow } from '../lib/row.js';
-import { ratio, type ScenarioContext } from './types.js';
+import { bestIngest, ratio, type ScenarioContext } from './types.js';
 import { benchRulesFile } from '../lib/rules-file.js';
 
 const SCENARIO = 'latency';
@@ -86,7 +86,7 @@ async function probe(url: string, seconds: number, perSecond: number, seqBase: n
 }
 
 export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void> {
-  const max = ctx.rows.find((r) => r.scenario === 'ws-ingest' && r.metric.startsWith('applied events/s (tuple'))?.value;
+  const max = bestIngest(ctx.rows);
   const haveMax = max !== undefined && Number.isFinite(max) && max > 0;
   const rate = Math.round((haveMax ? max : 1_000_000) / 2);
   const devices = ctx.quick ? 200 : 1000;

@@ -21,6 +21,17 @@ export function ratio(value: number, baseline: number): number | undefined {
   return Number.isFinite(value) && Number.isFinite(baseline) && baseline > 0 ? value / baseline : undefined;
 }
 
+/**
+ * Damper's best sustained tuple ingest of this run (open loop or closed loop, whichever
+ * applied more): the engine's own maximum, for latency at half load and the peer ratio.
+ */
+export function bestIngest(rows: BenchRow[]): number | undefined {
+  const values = rows
+    .filter((r) => r.scenario === 'ws-ingest' && r.metric.startsWith('applied events/s (tuple') && Number.isFinite(r.value))
+    .map((r) => r.value);
+  return values.length > 0 ? Math.max(...values) : undefined;
+}
+
 /** A row explaining why a scenario produced no figure. */
 export function failedRow(scenario: string, err: unknown): BenchRow {
   const message = err instanceof Error ? err.message : String(err);

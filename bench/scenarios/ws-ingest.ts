@@ -78,6 +78,7 @@ export async function run(ctx: ScenarioContext, rows: BenchRow[]): Promise<void>
         rows.push({
           scenario: SCENARIO, metric: `applied events/s (tuple, acked, window 4)`, value: w.rate, unit: 'events/s',
           baseline: 'msgpackr decode, 1 core (tuple)', baselineValue: decode.tuple, ratio: ratio(w.rate, decode.tuple),
+          target: '>= 4M/s and >= 0.5x decode',
           note: `closed loop${werr}; ${describeCpu(w, 'engine')}`,
         });
       }
