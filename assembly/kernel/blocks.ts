@@ -21,9 +21,18 @@ export function resetBlock(b: i32, p: usize): void {
 }
 
 /** Resets every block of a record (the bucket id is written by the caller). */
-export function resetRecord(g: usize, mask: u32, rec: usize): void {
-  for (let b = 0; b < 8; b++) {
-    if ((mask & (1 << b)) != 0) resetBlock(b, rec + <usize>load<u8>(g + PG_BLOCK_OFF + b));
+export function resetRecord(g: usize, mask: u32, rec: usize, recBytes: usize): void {
+  // plain stores: records are small, and memory.fill is a runtime call on shared memory
+  for (let p = rec + 8; p < rec + recBytes; p += 8) store<f64>(p, 0);
+  if ((mask & (1 << BLK_MINMAX)) != 0) {
+    const p = rec + <usize>load<u8>(g + PG_BLOCK_OFF + BLK_MINMAX);
+    store<f64>(p, Infinity);
+    store<f64>(p + 8, -Infinity);
+  }
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) {
+    const p = rec + <usize>load<u8>(g + PG_BLOCK_OFF + BLK_FIRSTLAST);
+    store<f64>(p, Infinity);
+    store<f64>(p + 16, -Infinity);
   }
 }
 

@@ -49,7 +49,7 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   const r = idf - floorDiv(idf, nbf, load<f64>(g + PG_INV_NB)) * nbf;
   const rec = base + GROUP_HEADER_BYTES + <usize>r * recBytes;
   if ((load<i64>(rec) ^ ID_TAG) != id) {
-    resetRecord(g, mask, rec);
+    resetRecord(g, mask, rec, recBytes);
     store<i64>(rec, id ^ ID_TAG);
   }
   const start = idf * bucketMs;
