@@ -72,10 +72,14 @@ function runScenario(name: string, ctx: ScenarioContext, timeoutS: number): Prom
   const rowsFile = path.join(dir, 'rows.json');
   writeFileSync(ctxFile, JSON.stringify(ctx));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', name, '--ctx', ctxFile, '--rows', rowsFile], {
-      cwd: ROOT,
-      stdio: ['ignore', 'inherit', 'pipe'],
-    });
+    // Raise the soft fd limit to the hard one first: the connections scenario holds
+    // tens of thousands of client sockets in this process.
+    const child = spawn(
+      'sh',
+      ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, fileURLToPath(import.meta.url),
+        '--child', name, '--ctx', ctxFile, '--rows', rowsFile],
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
