@@ -35,6 +35,7 @@ export function floorDiv(x: f64, d: f64, inv: f64): f64 {
 }
 
 /** Applies one event to group `g` of device block `d`; returns true when it is late. */
+@inline
 export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const invB = load<f64>(g + PG_INV_BUCKET_MS);
