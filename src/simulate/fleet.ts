@@ -103,6 +103,13 @@ export async function runFleet(partial: Partial<SimulateOptions>): Promise<Simul
         conn.barrierAcked = true;
         return;
       }
+      // Acks are ordered (SPEC §3.1): an ack also settles every earlier frame still open.
+      for (const [seq, events] of conn.outstanding) {
+        if (seq >= m.ack) break;
+        conn.outstanding.delete(seq);
+        report.framesAcked++;
+        report.eventsAcked += events;
+      }
       if (conn.outstanding.delete(m.ack)) {
         report.framesAcked++;
         report.eventsAcked += typeof m.accepted === 'number' ? m.accepted : epf;
