@@ -21,6 +21,7 @@ export const CONFIG_KEYS: ConfigKey[] = [
   { path: 'engine.shards', env: 'DAMPER_SHARDS', flag: 'shards', kind: 'int', min: 1, help: 'shards (units of state and order)' },
   { path: 'engine.tick', env: 'DAMPER_TICK', flag: 'tick', kind: 'duration', help: 'wall-clock tick for age() rules' },
   { path: 'engine.buckets', env: 'DAMPER_BUCKETS', flag: 'buckets', kind: 'int', min: 1, help: 'default buckets per window' },
+  { path: 'limits.maxFramesPerSecond', env: 'DAMPER_MAX_FRAMES_PER_SECOND', flag: 'max-frames-per-second', kind: 'int', min: 0, help: 'frames per second per connection, 0: unlimited (rate_limited)' },
   { path: 'limits.maxFrameBytes', env: 'DAMPER_MAX_FRAME_BYTES', flag: 'max-frame-bytes', kind: 'int', min: 64, help: 'largest accepted frame' },
   { path: 'auth.devices', env: 'DAMPER_AUTH_DEVICES', flag: 'auth-devices', kind: 'devices', help: 'open | token' },
   { path: 'auth.adminToken', env: 'DAMPER_ADMIN_TOKEN', flag: 'admin-token', kind: 'string', help: 'token for the API and /v1/actions' },

@@ -93,6 +93,7 @@ function apply(cfg: DamperConfig, key: ConfigKey, raw: unknown, baseDir: string)
     case 'engine.tick': cfg.engine.tickMs = value as number; break;
     case 'engine.buckets': cfg.engine.buckets = value as number; break;
     case 'limits.maxFrameBytes': cfg.limits.maxFrameBytes = value as number; break;
+    case 'limits.maxFramesPerSecond': cfg.limits.maxFramesPerSecond = value as number; break;
     case 'auth.devices': cfg.auth.devices = value as 'open' | 'token'; break;
     case 'auth.adminToken': cfg.auth.adminToken = value as string; break;
     case 'demo.fleet': cfg.demo.fleet = value as number; break;

@@ -5,7 +5,8 @@ export interface DamperConfig {
   /** Empty: no rules file (no rules until PUT /v1/rules). */
   rules: { file: string };
   engine: { workers: number; shards: number; tickMs: number; buckets: number };
-  limits: { maxFrameBytes: number };
+  /** maxFramesPerSecond: per ingest connection (HTTP: per device or client address); 0 = no limit. */
+  limits: { maxFrameBytes: number; maxFramesPerSecond: number };
   auth: { devices: 'open' | 'token'; adminToken: string };
   demo: { fleet: number };
   actions: { retention: { maxAgeMs: number; maxRecords: number } };
@@ -20,7 +21,7 @@ export const DEFAULT_CONFIG: DamperConfig = {
   data: { dir: './data' },
   rules: { file: './rules.yaml' },
   engine: { workers: 1, shards: 4, tickMs: 1000, buckets: 20 },
-  limits: { maxFrameBytes: 1_048_576 },
+  limits: { maxFrameBytes: 1_048_576, maxFramesPerSecond: 0 },
   auth: { devices: 'open', adminToken: '' },
   demo: { fleet: 0 },
   actions: { retention: { maxAgeMs: 7 * 86_400_000, maxRecords: 10_000_000 } },

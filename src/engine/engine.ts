@@ -39,6 +39,11 @@ import { ProgramInstaller } from './program-installer.js';
 import { uwsNativeLoaded } from './uws-native.js';
 
 const DRAIN_TIMEOUT_MS = 30_000;
+
+/** A ring holds several of the largest frames, so a maximal frame can always get in eventually. */
+function ringBytesFor(maxFrameBytes: number): number {
+  return Math.max(8 * 1024 * 1024, Math.ceil((maxFrameBytes * 4) / 8) * 8 + 4096);
+}
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 export type EngineState = 'new' | 'starting' | 'ready' | 'draining' | 'stopped';
@@ -115,7 +120,7 @@ export class Engine {
       onConnections: (d) => this.metrics.connections('actions', d),
     });
 
-    const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ...this.hooks.shardMemory, shardId: i }).memory);
+    const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ringBytes: ringBytesFor(cfg.limits.maxFrameBytes), ...this.hooks.shardMemory, shardId: i }).memory);
     this.shards = new ShardSet(memories);
     this.pool = new Piscina({
       filename: join(packageRoot(), 'dist/src/shard/worker.js'),
@@ -175,11 +180,11 @@ export class Engine {
     const accepting = (): boolean => this.state === 'ready';
     const checkDeviceToken = (id: string, token: string | undefined): boolean => this.registry.checkToken(id, token);
     this.sockets = mountIngestSocket(app, {
-      core: this.core, replies: this.replies, metrics: this.metrics, maxFrameBytes: cfg.limits.maxFrameBytes,
+      core: this.core, replies: this.replies, metrics: this.metrics, maxFrameBytes: cfg.limits.maxFrameBytes, maxFramesPerSecond: cfg.limits.maxFramesPerSecond,
       devicesMode: cfg.auth.devices, adminToken: cfg.auth.adminToken, checkDeviceToken, accepting, shardCount: cfg.engine.shards,
     });
     mountEventsHttp(app, {
-      core: this.core, replies: this.replies, metrics: this.metrics, maxFrameBytes: cfg.limits.maxFrameBytes,
+      core: this.core, replies: this.replies, metrics: this.metrics, maxFrameBytes: cfg.limits.maxFrameBytes, maxFramesPerSecond: cfg.limits.maxFramesPerSecond,
       devicesMode: cfg.auth.devices, adminToken: cfg.auth.adminToken, checkDeviceToken, accepting,
     });
     mountDeviceApi(app, { registry: this.registry, engine: this.devices, authorize });

@@ -10,12 +10,15 @@ import { RF_TEXT } from '../shard/ring-flags.js';
 import { HTTP_STATUS, type WireCode } from '../shard/wire-errors.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
 import { decodeFrame, type IngestCore } from './ingest-core.js';
+import { KeyedRateLimit } from './rate-limit.js';
 
 export interface EventsHttpDeps {
   core: IngestCore;
   replies: ReplyTargets;
   metrics: EngineMetrics;
   maxFrameBytes: number;
+  /** Per device (`?device`) or client address; 0: unlimited. */
+  maxFramesPerSecond: number;
   devicesMode: 'open' | 'token';
   adminToken: string;
   checkDeviceToken(id: string, token: string | undefined): boolean;
@@ -24,6 +27,7 @@ export interface EventsHttpDeps {
 
 export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): void {
   const { core, replies, metrics, maxFrameBytes } = deps;
+  const limits = new KeyedRateLimit(deps.maxFramesPerSecond);
 
   app.post('/v1/events', (res, req) => {
     let done = false;
@@ -54,6 +58,10 @@ export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): vo
       device = id;
     } else if (deps.devicesMode === 'token' && !(deps.adminToken !== '' && sameToken(deps.adminToken, token))) {
       return fail('unauthorized', 'events naming devices with d need the admin token when device auth is on');
+    }
+    if (deps.maxFramesPerSecond > 0) {
+      const key = device !== '' ? `d:${device}` : `a:${Buffer.from(res.getRemoteAddressAsText()).toString()}`;
+      if (!limits.take(key, Date.now())) return fail('rate_limited', 'above limits.maxFramesPerSecond, slow down');
     }
 
     const chunks: Buffer[] = [];

@@ -10,6 +10,7 @@ import { RF_TEXT } from '../shard/ring-flags.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
 import { decodeFrame, type FrameReply, type IngestCore } from './ingest-core.js';
 import { OrderedReplies } from './ordered-replies.js';
+import { FrameRateLimit } from './rate-limit.js';
 import { ackMessage, encodeAckMsgpack, encodeReply, errorMessage } from './reply-encoding.js';
 
 export interface IngestSocketDeps {
@@ -17,6 +18,8 @@ export interface IngestSocketDeps {
   replies: ReplyTargets;
   metrics: EngineMetrics;
   maxFrameBytes: number;
+  /** 0: unlimited. */
+  maxFramesPerSecond: number;
   devicesMode: 'open' | 'token';
   adminToken: string;
   checkDeviceToken(id: string, token: string | undefined): boolean;
@@ -34,6 +37,7 @@ interface Conn {
   ws: uWS.WebSocket<Conn> | null;
   dirty: Uint8Array | null;
   order: OrderedReplies | null;
+  limit: FrameRateLimit;
 }
 
 export interface IngestSockets {
@@ -81,7 +85,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       } else if (deps.devicesMode === 'token' && !(deps.adminToken !== '' && sameToken(deps.adminToken, token))) {
         return fail('401 Unauthorized', 'unauthorized', 'gateway connections need the admin token when device auth is on');
       }
-      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null };
+      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null, limit: new FrameRateLimit(deps.maxFramesPerSecond) };
       res.upgrade(conn, key, protocol, extensions, context);
     },
 
@@ -114,12 +118,18 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       const received = Date.now();
       if (c.device !== '') {
         const bytes = new Uint8Array(message);
+        if (!c.limit.take(received)) return refuse(c, bytes, text, 'rate_limited', 'above limits.maxFramesPerSecond, slow down');
         const ok = core.deviceFrame(c.shard, c.slot, text ? RK_FRAME_JSON : RK_FRAME_MSGPACK, text ? RF_TEXT : 0, c.replyId, received, bytes);
-        if (!ok) overloaded(c, bytes, text);
+        if (!ok) refuse(c, bytes, text, 'overloaded', 'the device shard is saturated, retry later');
         return;
       }
       const order = c.order as OrderedReplies;
       const entry = order.reserve(text);
+      if (!c.limit.take(received)) {
+        metrics.rejected('rate_limited');
+        order.fill(entry, errorMessage('rate_limited', 'above limits.maxFramesPerSecond, slow down', seqOf(decodeFrame(new Uint8Array(message), text)), -1));
+        return;
+      }
       const decoded = decodeFrame(new Uint8Array(message), text);
       if (!decoded.ok) {
         metrics.rejected('bad_frame');
@@ -145,16 +155,10 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
     },
   });
 
-  /** The ring had no room: the frame is refused, and an acknowledged batch is nacked by seq. */
-  function overloaded(c: Conn, bytes: Uint8Array, text: boolean): void {
-    metrics.rejected('overloaded');
-    const d = decodeFrame(bytes, text);
-    let seq = NaN;
-    if (d.ok && typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value)) {
-      const s = (d.value as { seq?: unknown }).seq;
-      if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) seq = s;
-    }
-    send(c, errorMessage('overloaded', 'the device shard is saturated, retry later', seq, -1), text);
+  /** Refused before the ring (full, or over the rate): an acknowledged batch is nacked by seq. */
+  function refuse(c: Conn, bytes: Uint8Array, text: boolean, code: 'overloaded' | 'rate_limited', message: string): void {
+    metrics.rejected(code);
+    send(c, errorMessage(code, message, seqOf(decodeFrame(bytes, text)), -1), text);
   }
 
   return {
@@ -165,6 +169,15 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       return open.size;
     },
   };
+}
+
+/** `seq` of a decoded acknowledged batch, NaN otherwise (the slow path of refused frames only). */
+function seqOf(d: ReturnType<typeof decodeFrame>): number {
+  if (d.ok && typeof d.value === 'object' && d.value !== null && !Array.isArray(d.value)) {
+    const s = (d.value as { seq?: unknown }).seq;
+    if (typeof s === 'number' && Number.isSafeInteger(s) && s >= 0) return s;
+  }
+  return NaN;
 }
 
 function deviceTarget(c: Conn, send: (c: Conn, msg: object, text: boolean) => void, metrics: EngineMetrics): ReplyTarget {
