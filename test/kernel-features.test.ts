@@ -139,6 +139,10 @@ describe('fits', () => {
     const ys = [1, 2, 5, 1, 0];
     const slope = xs.reduce((a, x, i) => a + (x - 2) * (ys[i] - 1.8), 0) / 10;
     expect(close(h.value(0, 2), slope, 1e-9, 1e-12)).toBe(true);
+    h.apply([[0, NO_METRIC, T + 100 * B, 0]]); // the window is empty: NaN (SPEC §4.1)
+    expect(Number.isNaN(h.value(0, 2))).toBe(true);
+    h.apply([[0, 0, T + 100 * B + 1, 1]]); // one event in the current bucket: completed buckets all rate 0
+    expect(h.value(0, 2)).toBe(0);
   });
 });
 

@@ -173,6 +173,9 @@ function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64
     const r = recordIn(ring, rb, nbr, s0, lo, k);
     if (r != 0) mean += load<f64>(r + o) / sec;
   }
+  // SPEC §4.1: on an empty window every function but count, sum and rate is NaN
+  const cur = recordIn(ring, rb, nbr, s0, lo, hi);
+  if (mean == 0 && (cur == 0 || load<f64>(cur + o) == 0)) return NaN;
   const nm = <f64>m;
   mean /= nm;
   const mx = (nm - 1) / 2;

@@ -166,7 +166,7 @@ export class ReferenceFeatures {
       }
       case FeatureFn.RateDeriv:
       case FeatureFn.RateDeriv2: {
-        if (events.length === 0) return NaN;
+        if (win.length === 0) return NaN; // empty window: NaN like every function but count, sum, rate
         // completed buckets of the window, from the earliest bucket this feature has seen
         const first = Math.min(...events.map((e) => bucketOf(e.ts, B)));
         const from = Math.max(first, lo);
