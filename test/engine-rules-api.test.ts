@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
@@ -73,6 +74,21 @@ describe('rules through the API', () => {
     expect(quiet).toMatchObject({ state: 'fired', version: 2 });
     expect((await records()).filter((r) => r.device === 'rules-1' && r.rule === 'hot')).toHaveLength(1);
     c.close();
+  });
+});
+
+describe('the watched rules file', () => {
+  it('a changed file becomes the next version; an invalid one is rejected and the running version stays', async () => {
+    const before = ((await (await fetch(`${e.url}/v1/rules`)).json()) as { version: number }).version;
+    writeFileSync(e.rulesFile, V1.replace('> 100', '> 90'));
+    const next = await until(async () => {
+      const r = (await (await fetch(`${e.url}/v1/rules`)).json()) as { version: number; yaml: string };
+      return r.version === before + 1 ? r : undefined;
+    });
+    expect(next.yaml).toContain('> 90');
+    writeFileSync(e.rulesFile, 'rules: [');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(((await (await fetch(`${e.url}/v1/rules`)).json()) as { version: number }).version).toBe(before + 1);
   });
 });
 
