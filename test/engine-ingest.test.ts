@@ -100,6 +100,17 @@ describe('POST /v1/events', () => {
     res = await post('', JSON.stringify([{ d: 'http-2', m: 'temperature', v: 1 }, { d: 'http-3', m: 'temperature', v: 2 }]), 'application/json');
     expect(res.status).toBe(202);
     expect(await res.json()).toEqual({ accepted: 2 });
+    // ?wait=applied answers once the kernel applied the events
+    res = await post('?device=http-4&wait=applied', pack({ seq: 1, events: [[12, 'temperature', 3]] }), 'application/msgpack');
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 1 });
+    expect(((await (await fetch(`${e.url}/v1/devices/http-4`)).json()) as { clock: number }).clock).toBe(12);
+    res = await post('?wait=applied', JSON.stringify([{ d: 'http-5', m: 'temperature', v: 1, t: 13 }]), 'application/json');
+    expect(await res.json()).toEqual({ accepted: 1 });
+    expect(((await (await fetch(`${e.url}/v1/devices/http-5`)).json()) as { clock: number }).clock).toBe(13);
+    res = await post('?device=http-1', pack([{ m: 'temperature', v: 1 }, { m: 'temperature', v: 'x' }]), 'application/msgpack');
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'bad_event', index: 1 } });
     res = await post('', JSON.stringify({ m: 'temperature', v: 1 }), 'application/json');
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_event');

@@ -1,15 +1,19 @@
 // POST /v1/events (SPEC §3.2): msgpack or JSON bodies of the same shapes as the socket.
-// With ?device=ID the body goes to the device's shard undecoded; otherwise it is routed
-// by each event's `d`, like a gateway frame. The answer waits until the kernel applied it.
+// With ?device=ID the body goes to the device's shard as is; otherwise it is routed by each
+// event's `d`, like a gateway frame. `202 {accepted}` means validated and queued in order
+// (HTTP's "accepted for processing"): uWS closes pipelining connections whose previous
+// response is still pending, so the answer cannot wait for the worker. `?wait=applied`
+// waits until the kernel applied the events instead (no pipelining on that connection).
 import type uWS from 'uWebSockets.js';
 import { RF_HTTP, RK_FRAME_JSON, RK_FRAME_MSGPACK } from '../../assembly/layout.js';
 import type { EngineMetrics } from '../ops/metrics.js';
 import { isDeviceId } from '../shard/names.js';
 import type { ReplyTargets } from '../shard/reply-targets.js';
 import { RF_TEXT } from '../shard/ring-flags.js';
-import { HTTP_STATUS, type WireCode } from '../shard/wire-errors.js';
+import { HTTP_STATUS, WIRE_CODES, type WireCode } from '../shard/wire-errors.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
-import { decodeFrame, type IngestCore } from './ingest-core.js';
+import { BodyValidator } from './body-validator.js';
+import { decodeFrame, REPLY_APPLIED, REPLY_QUEUED, type IngestCore } from './ingest-core.js';
 import { KeyedRateLimit } from './rate-limit.js';
 
 export interface EventsHttpDeps {
@@ -28,6 +32,7 @@ export interface EventsHttpDeps {
 export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): void {
   const { core, replies, metrics, maxFrameBytes } = deps;
   const limits = new KeyedRateLimit(deps.maxFramesPerSecond);
+  const validator = new BodyValidator();
 
   app.post('/v1/events', (res, req) => {
     let done = false;
@@ -49,6 +54,7 @@ export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): vo
     const text = req.getHeader('content-type').includes('json');
     const rawDevice = req.getQuery('device');
     const token = requestToken(req);
+    const waitApplied = req.getQuery('wait') === 'applied';
     if (!deps.accepting()) return fail('overloaded', 'the engine is not accepting events');
     let device = '';
     if (rawDevice !== undefined && rawDevice !== '') {
@@ -76,6 +82,16 @@ export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): vo
       const received = Date.now();
       if (device !== '') {
         const { shard, slot } = core.attach(device);
+        const kind = text ? RK_FRAME_JSON : RK_FRAME_MSGPACK;
+        if (!waitApplied) {
+          // Validated here so the answer can be given now; the worker applies it in order.
+          const n = validator.count(body, text, received);
+          if (n < 0) return fail(WIRE_CODES[validator.code], validator.message, validator.index);
+          if (!core.deviceFrame(shard, slot, kind, RF_HTTP | (text ? RF_TEXT : 0), 0, received, body)) {
+            return fail('overloaded', 'the device shard is saturated, retry later');
+          }
+          return answer('202 Accepted', { accepted: n });
+        }
         const id = replies.add({
           ack(_seq, accepted) {
             replies.remove(id);
@@ -87,7 +103,7 @@ export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): vo
           },
         });
         const flags = RF_HTTP | (text ? RF_TEXT : 0);
-        if (!core.deviceFrame(shard, slot, text ? RK_FRAME_JSON : RK_FRAME_MSGPACK, flags, id, received, body)) {
+        if (!core.deviceFrame(shard, slot, kind, flags, id, received, body)) {
           replies.remove(id);
           fail('overloaded', 'the device shard is saturated, retry later');
         }
@@ -95,7 +111,7 @@ export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): vo
       }
       const decoded = decodeFrame(body, text);
       if (!decoded.ok) return fail('bad_frame', text ? 'not valid JSON' : 'not valid msgpack');
-      core.gatewayFrame(decoded.value, received, RF_HTTP, true, null, (r) => {
+      core.gatewayFrame(decoded.value, received, RF_HTTP, waitApplied ? REPLY_APPLIED : REPLY_QUEUED, null, (r) => {
         if (r.ok) answer('202 Accepted', { accepted: r.accepted });
         else fail(r.code as WireCode, r.message, r.index);
       });

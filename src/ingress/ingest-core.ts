@@ -17,6 +17,11 @@ export type FrameReply =
   | { ok: true; seq: number; accepted: number }
   | { ok: false; code: string; message: string; seq: number; index: number };
 
+export type ReplyMode = 0 | 1 | 2;
+export const REPLY_WHEN_ACKED: ReplyMode = 0;
+export const REPLY_APPLIED: ReplyMode = 1;
+export const REPLY_QUEUED: ReplyMode = 2;
+
 export interface IngestDeps {
   shards: ShardSet;
   scheduler: DrainScheduler;
@@ -80,8 +85,12 @@ export class IngestCore implements EventSink {
    * every earlier frame of the connection is applied). `reply` is called exactly once,
    * now or when every shard involved has applied its part, unless the frame needs no
    * answer (an accepted unacknowledged frame without `forceReply`): then it returns false.
+   * `mode`: REPLY_WHEN_ACKED (WebSocket: `{seq, events}` frames wait for the kernel),
+   * REPLY_APPLIED (always, once applied), REPLY_QUEUED (always, at once, when validated
+   * and queued: HTTP 202, which uWS needs synchronous for pipelined requests).
    */
-  gatewayFrame(value: unknown, received: number, flags: number, forceReply: boolean, dirty: Uint8Array | null, reply: (r: FrameReply) => void): boolean {
+  gatewayFrame(value: unknown, received: number, flags: number, mode: ReplyMode, dirty: Uint8Array | null, reply: (r: FrameReply) => void): boolean {
+    const forceReply = mode === REPLY_APPLIED;
     const w = this.walker;
     const n = w.walk(value, true, received, null);
     if (this.draining) {
@@ -102,7 +111,7 @@ export class IngestCore implements EventSink {
       return true;
     }
     const shards = this.deps.shards;
-    const needReply = w.acked || forceReply;
+    const needReply = mode !== REPLY_QUEUED && (w.acked || forceReply);
     // Every part must fit before any is written: a frame is applied whole or not at all.
     for (let s = 0; s < shards.count; s++) {
       const part = this.encoders[s].count > 0;
@@ -142,6 +151,10 @@ export class IngestCore implements EventSink {
       this.deps.scheduler.kick(s);
     }
     this.deps.metrics.eventsIn(n);
+    if (mode === REPLY_QUEUED) {
+      reply({ ok: true, seq, accepted: n });
+      return true;
+    }
     return needReply;
   }
 

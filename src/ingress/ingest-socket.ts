@@ -8,7 +8,7 @@ import { isDeviceId } from '../shard/names.js';
 import type { ReplyTarget, ReplyTargets } from '../shard/reply-targets.js';
 import { RF_TEXT } from '../shard/ring-flags.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
-import { decodeFrame, type FrameReply, type IngestCore } from './ingest-core.js';
+import { decodeFrame, REPLY_WHEN_ACKED, type FrameReply, type IngestCore } from './ingest-core.js';
 import { OrderedReplies } from './ordered-replies.js';
 import { FrameRateLimit } from './rate-limit.js';
 import { ackMessage, encodeAckMsgpack, encodeReply, errorMessage } from './reply-encoding.js';
@@ -136,7 +136,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
         order.fill(entry, errorMessage('bad_frame', text ? 'not valid JSON' : 'not valid msgpack', NaN, -1));
         return;
       }
-      const replies = core.gatewayFrame(decoded.value, received, text ? RF_TEXT : 0, false, c.dirty, (r: FrameReply) => {
+      const replies = core.gatewayFrame(decoded.value, received, text ? RF_TEXT : 0, REPLY_WHEN_ACKED, c.dirty, (r: FrameReply) => {
         order.fill(entry, replyMessage(r, metrics));
       });
       if (!replies) order.cancel(entry);
