@@ -99,6 +99,23 @@ describe('DeviceRegistry on a real LMDB store', () => {
     expect(isValidDeviceId('é')).toBe(false);
   });
 
+  it('pages ids in order, merging writes not committed yet', async () => {
+    const reg = new DeviceRegistry(root);
+    for (const id of ['d-03', 'd-01', 'd-05', 'd-07']) await reg.put(id, { attrs: {} });
+    const adds = [reg.put('d-04', { attrs: {} }), reg.put('d-00', { attrs: {} }), reg.put('d-09', { attrs: {} })];
+    const removal = reg.remove('d-05');
+    expect(reg.page('', 100)).toEqual(['d-00', 'd-01', 'd-03', 'd-04', 'd-07', 'd-09']);
+    expect(reg.count()).toBe(6);
+    expect(reg.page('', 2)).toEqual(['d-00', 'd-01']);
+    expect(reg.page('d-01', 2)).toEqual(['d-03', 'd-04']);
+    expect(reg.page('d-04', 2)).toEqual(['d-07', 'd-09']);
+    expect(reg.page('d-09', 2)).toEqual([]);
+    await Promise.all([...adds, removal]);
+    expect(reg.page('', 100)).toEqual(['d-00', 'd-01', 'd-03', 'd-04', 'd-07', 'd-09']);
+    expect(reg.page('d-035', 1)).toEqual(['d-04']);
+    expect(reg.count()).toBe(6);
+  });
+
   it('lists ids and keeps everything across a reopen (restart keeps the registry)', async () => {
     const reg = new DeviceRegistry(root);
     await reg.put('th-2', { attrs: { type: 'thermostat', owner: 'bob', setpoint: 71.5 }, token: 't2' });

@@ -45,14 +45,7 @@ export function mountDeviceApi(app: uWS.TemplatedApp, deps: DeviceApiDeps): void
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       return reply.error(400, 'bad_request', `limit must be an integer in 1..${MAX_LIST_LIMIT}`);
     }
-    const ids: string[] = [];
-    let total = 0;
-    for (const id of registry.ids()) {
-      total++;
-      if (id > after) ids.push(id);
-    }
-    ids.sort();
-    reply.json(200, { count: total, devices: ids.slice(0, limit) });
+    reply.json(200, { count: registry.count(), devices: registry.page(after, limit) });
   });
 
   app.get('/v1/devices/:id', (res, req) => {

@@ -100,11 +100,36 @@ export class DeviceRegistry {
     }
   }
 
-  /** Number of registered devices (for metrics and the dashboard). */
+  /** Number of registered devices, without reading every key. */
   count(): number {
-    let n = 0;
-    for (const _ of this.ids()) n++;
+    let n = this.db.getKeysCount();
+    for (const [id, p] of this.pending) {
+      const stored = this.db.doesExist(id);
+      if (p.value === null && stored) n--;
+      else if (p.value !== null && !stored) n++;
+    }
     return n;
+  }
+
+  /** Up to `limit` ids greater than `after`, ascending: one page of the device list. */
+  page(after: string, limit: number): string[] {
+    // Ids not committed yet are few; merge them into the store's ordered key range.
+    const added = [...this.pending]
+      .filter(([id, p]) => p.value !== null && id > after && !this.db.doesExist(id))
+      .map(([id]) => id)
+      .sort();
+    const out: string[] = [];
+    let a = 0;
+    for (const id of this.db.getKeys({ start: after })) {
+      if (out.length >= limit) break;
+      if (id <= after) continue;
+      while (a < added.length && added[a]! < id && out.length < limit) out.push(added[a++]!);
+      if (out.length >= limit) break;
+      if (this.pending.get(id)?.value === null) continue;
+      out.push(id);
+    }
+    while (a < added.length && out.length < limit) out.push(added[a++]!);
+    return out;
   }
 
   /** Resolves when every write issued so far has committed (used by drain on shutdown). */
