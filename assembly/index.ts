@@ -42,10 +42,12 @@ export function tick(fromSlot: i32, nowMs: f64): i32 {
   const ruleOff = <usize>load<u32>(K_RULE_OFF);
   for (let slot = fromSlot; slot < limit; slot++) {
     const d = deviceAt(<u32>slot);
-    if (d == 0 || (load<u32>(d + D_FLAGS) & DF_EXISTS) == 0) continue;
+    // a device that never sent an event has no clock and no rule state to advance: its
+    // `age` is +∞ only because nothing arrived yet, not because it went silent
+    if (d == 0 || (load<u32>(d + D_FLAGS) & (DF_EXISTS | DF_CLOCK)) != (DF_EXISTS | DF_CLOCK)) continue;
     const before = load<i32>(HEADER_BASE + H_OUT_LEN);
     if (maxOut > 0 && before > 0 && load<i32>(HEADER_BASE + H_OUT_SIZE) - before < maxOut) return slot;
-    const tau = (load<u32>(d + D_FLAGS) & DF_CLOCK) != 0 ? load<f64>(d + D_TAU) : NaN;
+    const tau = load<f64>(d + D_TAU);
     // rule time on a tick is max(τ, now) (docs/internals.md)
     const ts = tau > nowMs ? tau : nowMs;
     rulesEvaluate(rules, epoch, <u32>slot, d + ruleOff, ts, tau, nowMs, true);
@@ -90,4 +92,4 @@ export function deviceClock(slot: u32): f64 {
 }
 
 // ---- the seam the rule VM calls back through (assembly/kernel/seam.ts) ----
-export { featureValue, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';
+export { featureValue, queryFeature, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';

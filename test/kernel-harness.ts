@@ -81,6 +81,11 @@ export class KernelHarness {
     return this.k.featureValue(slot, feature, nowMs);
   }
 
+  /** The rule VM's path: through the window cache, which this may fill. */
+  cached(slot: number, feature: number, nowMs = 0): number {
+    return this.k.queryFeature(slot, feature, nowMs);
+  }
+
   counters() {
     return readCounters(this.memory);
   }

@@ -63,15 +63,18 @@ function tolerance(f: FeatureSpec, scale: number): [number, number] {
   return [1e-6, 1e-6 * 1000 * scale * perSec * 1e-3];
 }
 
-function check(h: KernelHarness, ref: ReferenceFeatures, features: FeatureSpec[], scale: number, nowMs: number, ctx: string): void {
+/** Both query paths: the scan (featureValue) and the window cache the rule VM reads (queryFeature). */
+function check(h: KernelHarness, ref: ReferenceFeatures, features: FeatureSpec[], scale: number, nowMs: number, ctx: string, paths: Array<'scan' | 'cached'> = ['scan', 'cached']): void {
   for (const slot of [0, 1, 2, 3]) {
     expect(Object.is(h.k.deviceClock(slot), ref.clock(slot)) || h.k.deviceClock(slot) === ref.clock(slot), `${ctx} clock ${slot}`).toBe(true);
     features.forEach((f, i) => {
-      const a = h.value(slot, i, nowMs);
       const b = ref.value(slot, i, nowMs);
       const [rel, abs] = tolerance(f, scale);
-      if (!close(a, b, rel, abs)) {
-        throw new Error(`${ctx}: slot ${slot} ${f.canonical}: kernel ${a} reference ${b}`);
+      for (const path of paths) {
+        const a = path === 'scan' ? h.value(slot, i, nowMs) : h.cached(slot, i, nowMs);
+        if (!close(a, b, rel, abs)) {
+          throw new Error(`${ctx}: slot ${slot} ${f.canonical} (${path}): kernel ${a} reference ${b}`);
+        }
       }
     });
   }
@@ -97,6 +100,23 @@ describe('kernel features equal the reference (property)', () => {
         expect(h.counters().eventsApplied).toBe(events.length);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it('the window cache stays exact across runs of events between queries', () => {
+    fc.assert(
+      fc.property(streamArb, fc.integer({ min: 2, max: 6 }), ({ start, scale, steps }, every) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        const events = toEvents(start, scale, steps);
+        events.forEach((e, i) => {
+          const now = 1000 + i * 7;
+          h.apply([e], now);
+          ref.apply(e[0], e[1], e[2], e[3], now);
+          if (i % every === 0 || i === events.length - 1) check(h, ref, features, scale, now + 3, `event ${i}`, ['cached']);
+        });
+      }),
+      { numRuns: 60 },
     );
   });
 

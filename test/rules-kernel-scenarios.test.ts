@@ -106,12 +106,17 @@ describe('rule VM scenarios in the kernel', () => {
     expect(brief(k.tick(T0 + 4000))).toEqual([[0, 0, 'fired', 4000, 4, 'v1']]);
     expect(brief(k.tick(T0 + 5000))).toEqual([]);
     expect(brief(k.apply([ev(0, 4500, 1, ERRORS)], T0 + 5500))).toEqual([[0, 0, 'cleared', 4500, 0, 'v1']]);
-    // a device known only by its attributes has never sent errors: age is +Inf
+    // a device known only by its attributes has sent nothing: no clock, so ticks skip it
+    // (its age is +Inf only because nothing ever arrived)
     k.setAttrs(3, new Map([[0, { kind: 'string', value: 1 }]]));
-    expect(brief(k.tick(T0 + 6000))).toEqual([[0, 3, 'fired', 6000, Infinity, 'v1']]);
+    expect(brief(k.tick(T0 + 6000))).toEqual([]);
+    expect(k.k.ruleState(3, 0)).toBe(RS_IDLE);
     // a device clock ahead of the wall clock is the rule time
     expect(brief(k.apply([ev(4, 60_000, 1, ERRORS)], T0 + 6000))).toEqual([]);
     expect(brief(k.tick(T0 + 10_000))).toEqual([[0, 0, 'fired', 10_000, 4.5, 'v1'], [0, 4, 'fired', 60_000, 4, 'v1']]);
+    // after one event, silence makes it fire on a tick
+    expect(brief(k.apply([ev(3, 7000, 1, ERRORS)], T0 + 7000))).toEqual([]);
+    expect(brief(k.tick(T0 + 12_000))).toEqual([[0, 3, 'fired', 12_000, 5, 'v1']]);
   });
 
   it('program switch keeps unchanged rules, resets changed and new ones, tags records with the version', () => {

@@ -55,7 +55,16 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   }
   const start = idf * bucketMs;
   // seconds from the bucket start: ts − start is exact; × 0.001 instead of a division
-  addEvent(g, mask, rec, ts, (ts - start) * 0.001, v);
+  const tb = (ts - start) * 0.001;
+  addEvent(g, mask, rec, ts, tb, v);
+  // the window cache (window-cache.ts), once a rule query filled it, follows in-window events
+  // while τ stays in the bucket it was filled for; without rules this is one load
+  const cache = base + GROUP_HEADER_BYTES + <usize>nbf * recBytes;
+  const key = load<i64>(cache);
+  if (key != 0) {
+    const hi = floorDiv(tau, bucketMs, invB);
+    if ((key ^ ID_TAG) == <i64>hi) addEvent(g, mask, cache, ts, ((idf - hi + nbf - 1) * bucketMs) / 1000 + tb, v);
+  }
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);
     if (first == 0 || id < (first ^ ID_TAG)) store<i64>(base, id ^ ID_TAG);

@@ -1,5 +1,6 @@
 // Feature values over a group's window at the device clock τ: buckets floor(τ/B) − nb + 1 …
-// floor(τ/B). Moments are merged bucket by bucket with shift formulas (Chan/Pébay), with
+// floor(τ/B), by a scan that writes nothing (featureValue, any thread; rule queries go
+// through window-cache.ts). Moments are merged bucket by bucket with shift formulas (Chan/Pébay), with
 // time measured in seconds from the window start so no epoch-sized numbers are squared.
 import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
@@ -155,7 +156,7 @@ export function quadraticCurvature(n: f64, s2: f64, s3: f64, s4: f64, c11: f64, 
 
 // Rate fits: per-bucket rates count/B of the completed buckets (lo … hi − 1), starting no
 // earlier than the earliest bucket the RFIT block has seen; missing buckets are rate 0.
-function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
+export function rateFit(order: i32, g: usize, d: usize, lo: i64, hi: i64, bucketMs: f64): f64 {
   const ring = ringOf(g, d);
   const rb = <usize>load<u32>(g + PG_REC_BYTES);
   const nbr = <i64>load<u32>(g + PG_NB);

@@ -7,10 +7,25 @@ import { reserveOutbox } from './outbox';
 import { planFeature, planGroup } from './plan';
 import { K_PLAN } from './private';
 import { windowValue } from './query';
+import { cachedWindowValue } from './window-cache';
 import { scalarValue } from './scalars';
 
-/** Feature `feature` of the active program for the device, at its clock τ (age at nowMs). */
+/** Feature `feature` of the active program for the device, at its clock τ (age at nowMs). Writes nothing. */
 export function featureValue(slot: u32, feature: i32, nowMs: f64): f64 {
+  return feature_(slot, feature, nowMs, false);
+}
+
+/**
+ * The same value through the device's window cache (window-cache.ts), which it may fill:
+ * for the rule VM and the draining task only, never concurrently with a drain of the shard.
+ */
+export function queryFeature(slot: u32, feature: i32, nowMs: f64): f64 {
+  return feature_(slot, feature, nowMs, true);
+}
+
+// @ts-ignore: decorator
+@inline
+function feature_(slot: u32, feature: i32, nowMs: f64, cached: bool): f64 {
   const plan = <usize>load<u32>(K_PLAN);
   if (plan == 0 || feature < 0 || <u32>feature >= load<u32>(plan + PL_N_FEATURES)) return NaN;
   const f = planFeature(plan, <u32>feature);
@@ -20,7 +35,9 @@ export function featureValue(slot: u32, feature: i32, nowMs: f64): f64 {
   const group = load<u32>(f + PF_GROUP);
   if (group == NO_PREV) return scalarValue(f, d, nowMs);
   if (d == 0) return fn == FN_COUNT || fn == FN_SUM || fn == FN_RATE ? 0 : NaN;
-  return windowValue(fn, planGroup(plan, group), d, load<f64>(d + D_TAU));
+  const g = planGroup(plan, group);
+  const tau = load<f64>(d + D_TAU);
+  return cached ? cachedWindowValue(fn, g, d, tau) : windowValue(fn, g, d, tau);
 }
 
 

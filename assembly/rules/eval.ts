@@ -8,7 +8,7 @@ import {
   OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
   OP_AND_SKIP, OP_OR_SKIP, OP_BOOL,
 } from './format';
-import { featureValue, deviceAttr } from './host';
+import { queryFeature, deviceAttr } from './host';
 
 /** Rule truth: non-zero and not NaN. */
 // @ts-ignore: decorator
@@ -30,7 +30,7 @@ export function cachedFeature(slot: u32, cells: usize, stamps: usize, gen: u32, 
   const stamp = stamps + (<usize>feature << 2);
   const cell = cells + (<usize>feature << 3);
   if (load<u32>(stamp) == gen) return load<f64>(cell);
-  const v = featureValue(slot, <i32>feature, nowMs);
+  const v = queryFeature(slot, <i32>feature, nowMs);
   store<f64>(cell, v);
   store<u32>(stamp, gen);
   return v;

@@ -107,7 +107,8 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
       if ((g.mask & (1 << b)) !== 0) rec += BLOCK_BYTES[b];
     }
     const nb = g.windowMs / g.bucketMs;
-    const stateBytes = L.GROUP_HEADER_BYTES + nb * rec;
+    // the ring of nb records, then one more: the window cache (assembly/kernel/window-cache.ts)
+    const stateBytes = L.GROUP_HEADER_BYTES + (nb + 1) * rec;
     const pg: PlanGroup = { key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec, stateOff: off, stateBytes };
     off += stateBytes;
     return pg;

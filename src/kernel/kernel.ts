@@ -16,7 +16,10 @@ export interface KernelExports {
   setAttrs(slot: number, ptr: number, n: number): void;
   removeDevice(slot: number): void;
   switchProgram(progSlot: number): void;
+  /** Feature value at the device clock by a scan; writes nothing (safe from any thread, may be torn during a drain). */
   featureValue(slot: number, feature: number, nowMs: number): number;
+  /** The same through the device's window cache (fills it): the rule VM's path; draining task only. */
+  queryFeature(slot: number, feature: number, nowMs: number): number;
   ruleState(slot: number, rule: number): number;
   deviceClock(slot: number): number;
   deviceAttr(slot: number, attr: number): number;

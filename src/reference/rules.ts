@@ -77,14 +77,15 @@ export class ReferenceEngine {
     return out;
   }
 
-  /** Timer tick: `usesAge` rules of every known device at rule time max(τ, now). */
+  /** Timer tick: `usesAge` rules of every device that has a clock, at rule time max(τ, now). */
   tick(nowMs: number): Transition[] {
     const out: Transition[] = [];
     if (!this.spec.rules.some((r) => r.usesAge)) return out;
-    const slots = [...this.states.keys()].sort((a, b) => a - b);
+    // only devices with a clock: one that never sent an event has no rule state to advance
+    const slots = [...this.clocks.keys()].filter((s) => this.states.has(s)).sort((a, b) => a - b);
     for (const slot of slots) {
-      const tau = this.clocks.get(slot);
-      const t = tau !== undefined && tau > nowMs ? tau : nowMs;
+      const tau = this.clocks.get(slot)!;
+      const t = tau > nowMs ? tau : nowMs;
       this.evaluateDevice(slot, t, t, nowMs, true, out);
     }
     return out;
