@@ -127,6 +127,9 @@ export class Engine {
       minThreads: cfg.engine.workers,
       maxThreads: cfg.engine.workers,
       idleTimeout: 2 ** 31 - 1,
+      // Every shard's task can sit in a worker's queue: the next drain starts without waiting
+      // for the main thread to hand it over (tasks are synchronous, so they still run one by one).
+      concurrentTasksPerWorker: Math.ceil(cfg.engine.shards / cfg.engine.workers),
       workerData: { memories } satisfies WorkerData,
     });
     const dispatcher = new Dispatcher({

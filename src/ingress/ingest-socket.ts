@@ -4,6 +4,8 @@
 import uWS from 'uWebSockets.js';
 import { RK_FRAME_JSON, RK_FRAME_MSGPACK } from '../../assembly/layout.js';
 import type { EngineMetrics } from '../ops/metrics.js';
+import { MetricTable } from '../shard/metric-table.js';
+import { MsgpackFrameReader } from '../shard/msgpack-frame-reader.js';
 import { isDeviceId } from '../shard/names.js';
 import type { ReplyTarget, ReplyTargets } from '../shard/reply-targets.js';
 import { RF_TEXT } from '../shard/ring-flags.js';
@@ -49,6 +51,7 @@ export interface IngestSockets {
 export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps): IngestSockets {
   const { core, replies, metrics, maxFrameBytes } = deps;
   const open = new Set<uWS.WebSocket<Conn>>();
+  const seqPeek = new MsgpackFrameReader(new MetricTable());
 
   const send = (c: Conn, msg: object, text: boolean): void => {
     const ws = c.ws;
@@ -158,7 +161,14 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
   /** Refused before the ring (full, or over the rate): an acknowledged batch is nacked by seq. */
   function refuse(c: Conn, bytes: Uint8Array, text: boolean, code: 'overloaded' | 'rate_limited', message: string): void {
     metrics.rejected(code);
-    send(c, errorMessage(code, message, seqOf(decodeFrame(bytes, text)), -1), text);
+    let seq = NaN;
+    if (text) seq = seqOf(decodeFrame(bytes, true));
+    else {
+      // Only the seq is needed: peek at it instead of decoding a frame we are refusing.
+      seqPeek.bind(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      seq = seqPeek.peekSeq(0, bytes.byteLength);
+    }
+    send(c, errorMessage(code, message, seq, -1), text);
   }
 
   return {

@@ -71,6 +71,26 @@ export class MsgpackFrameReader {
     }
   }
 
+  /** `seq` of an acknowledged batch in `[start, end)` without reading its events; NaN when none. */
+  peekSeq(start: number, end: number): number {
+    this.pos = start;
+    this.end = end;
+    try {
+      if (this.type() !== T_MAP) return NaN;
+      const n = this.mapLen();
+      for (let i = 0; i < n; i++) {
+        if (this.type() === T_STR) {
+          this.str();
+          if (this.keyIs3(0x73, 0x65, 0x71)) return this.number() && Number.isSafeInteger(this.num) && this.num >= 0 ? this.num : NaN;
+        } else this.skip();
+        this.skip();
+      }
+    } catch (e) {
+      if (e !== TRUNCATED) throw e;
+    }
+    return NaN;
+  }
+
   private frame(): number {
     const t = this.type();
     if (t === T_ARR) {

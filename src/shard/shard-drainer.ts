@@ -2,7 +2,7 @@
 // Any worker may drain any shard (the scheduler runs at most one drain per shard at a
 // time), so everything durable lives in shard memory; this object only caches views.
 import {
-  H_ACTIVE_EPOCH, H_ACTIVE_PROG, H_DEVICES, H_OUT_BASE, H_OUT_LEN, H_OUT_SIZE, H_PROG_BASE0, H_PROG_BASE1, HEADER_BASE,
+  H_ACTIVE_EPOCH, H_ACTIVE_PROG, H_RING_WRITE, H_DEVICES, H_OUT_BASE, H_OUT_LEN, H_OUT_SIZE, H_PROG_BASE0, H_PROG_BASE1, HEADER_BASE,
   ATTR_ENTRY_BYTES, NO_METRIC, P_META_LEN, P_META_OFF, R_CONN, R_FLAGS, R_RECEIVED, R_SLOT, RF_HTTP, RING_HEADER_BYTES,
   RK_ATTRS, RK_BARRIER, RK_FRAME_JSON, RK_FRAME_MSGPACK, RK_PROGRAM, RK_REMOVE, RK_ROUTED, RK_TICK,
 } from '../../assembly/layout.js';
@@ -34,9 +34,17 @@ export interface DrainResult {
   firstReceived: number;
 }
 
-/** Per-task limits so one busy shard cannot monopolise a worker. */
-const MAX_RECORDS = 4096;
-const MAX_BYTES = 4 << 20;
+/**
+ * Per-task limits so one busy shard cannot monopolise a worker. Generous on purpose: a
+ * task keeps draining while the main thread keeps writing, and a new task needs the main
+ * thread's attention, which is scarce exactly when ingest is heavy. Replies wait for the
+ * task's end, so the time budget also bounds ack latency under load.
+ */
+const MAX_RECORDS = 1 << 20;
+const MAX_BYTES = 64 << 20;
+const MAX_TASK_MS = 10;
+/** One wait for more records when the ring runs dry under load. */
+const WAIT_MS = 0.5;
 
 interface PendingReply { reply: number; flags: number; seq: number; accepted: number; index: number; code: number; message: string }
 
@@ -89,7 +97,14 @@ export class ShardDrainer {
     let records = 0;
     let bytes = 0;
     const ring = this.ring;
-    while (records < MAX_RECORDS && bytes < MAX_BYTES && ring.next()) {
+    let waited = 0;
+    while (records < MAX_RECORDS && bytes < MAX_BYTES) {
+      if (!ring.next()) {
+        const w = this.waitForMore(t0, records);
+        waited += w;
+        if (w === 0 || !ring.next()) break;
+      }
+      if ((records & 63) === 63 && performance.now() - t0 > MAX_TASK_MS) break;
       try {
         this.record();
       } catch (e) {
@@ -102,7 +117,22 @@ export class ShardDrainer {
       ring.consume();
     }
     this.flush();
-    return { chunks: this.chunks, records, busyMs: performance.now() - t0, eventsIn: this.eventsIn, firstReceived: this.firstReceived };
+    return { chunks: this.chunks, records, busyMs: performance.now() - t0 - waited, eventsIn: this.eventsIn, firstReceived: this.firstReceived };
+  }
+
+  /**
+   * The ring ran dry mid-flood: apply what we have and, when nothing needs the main thread
+   * (no replies, no transitions), wait briefly for more instead of ending the task, because
+   * starting the next one needs the main thread, which is busiest exactly then. Returns the
+   * ms waited (0: end the task now).
+   */
+  private waitForMore(t0: number, records: number): number {
+    if (records === 0 || this.pending.length > 0 || performance.now() - t0 > MAX_TASK_MS) return 0;
+    this.flush();
+    if (Atomics.load(this.ctl, H_OUT_LEN >> 2) > 0 || this.chunks.length > 0) return 0;
+    const w0 = performance.now();
+    Atomics.wait(this.ctl, H_RING_WRITE >> 2, Atomics.load(this.ctl, H_RING_WRITE >> 2), WAIT_MS);
+    return Math.max(performance.now() - w0, 1e-6);
   }
 
   private record(): void {
