@@ -43,6 +43,8 @@ export interface DrainResult {
 const MAX_RECORDS = 1 << 20;
 const MAX_BYTES = 64 << 20;
 const MAX_TASK_MS = 10;
+/** Budget of a task whose acks or action records are waiting. */
+const SOON_MS = 1;
 /** One wait for more records when the ring runs dry under load. */
 const WAIT_MS = 0.5;
 
@@ -104,7 +106,7 @@ export class ShardDrainer {
         waited += w;
         if (w === 0 || !ring.next()) break;
       }
-      if ((records & 63) === 63 && performance.now() - t0 > MAX_TASK_MS) break;
+      if ((records & 63) === 63 && this.timeUp(performance.now() - t0)) break;
       try {
         this.record();
       } catch (e) {
@@ -118,6 +120,12 @@ export class ShardDrainer {
     }
     this.flush();
     return { chunks: this.chunks, records, busyMs: performance.now() - t0 - waited, eventsIn: this.eventsIn, firstReceived: this.firstReceived };
+  }
+
+  /** Ends a long task: at the budget, or sooner when acks or transitions are waiting for it. */
+  private timeUp(elapsed: number): boolean {
+    if (elapsed > MAX_TASK_MS) return true;
+    return elapsed > SOON_MS && (this.pending.length > 0 || this.chunks.length > 0 || Atomics.load(this.ctl, H_OUT_LEN >> 2) > 0);
   }
 
   /**
