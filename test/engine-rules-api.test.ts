@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
 
 const V1 = `
 rules:
@@ -35,15 +35,6 @@ async function records(): Promise<Array<{ rule: string; device: string; state: s
   return ((await (await fetch(`${e.url}/v1/actions?from=0&limit=10000`)).json()) as { records: Array<{ rule: string; device: string; state: string; version: number }> }).records;
 }
 
-async function until<T>(f: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('rules through the API', () => {
   it('GET shows the running version, validate and PUT reject bad rules with line:col errors', async () => {

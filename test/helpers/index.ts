@@ -1,2 +1,3 @@
 export { startEngine, startEngineProcess, PACKAGE_ROOT, type EngineOptions, type InProcessEngine, type EngineProcess } from './engine.js';
 export { IngestClient, type Reply } from './ingest-client.js';
+export { until } from './until.js';
