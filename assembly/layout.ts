@@ -168,7 +168,8 @@ export const PG_BLOCK_OFF = 40; //        u8[8] block offsets inside a record
 export const PG_PREV_BLOCK_OFF = 48; //   u8[8] the same in the previous layout
 export const PG_INV_BUCKET_MS = 56; //    f64  1 / B: bucket ids by multiply and correct, no division
 export const PG_INV_NB = 64; //           f64  1 / nb: ring slots likewise
-export const PG_BYTES = 72;
+export const PG_CACHE_OFF = 72; //        u32  window cache record (PG_REC_BYTES) offset in the device block
+export const PG_BYTES = 80;
 
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age

@@ -2,7 +2,7 @@
 // Record slot of bucket k is k mod nb; a record whose tagged id is not k holds an expired
 // bucket (or none: zeroed memory decodes to an id no window contains).
 import {
-  PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT, PG_INV_BUCKET_MS, PG_INV_NB,
+  PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT, PG_INV_BUCKET_MS, PG_INV_NB, PG_CACHE_OFF,
   GROUP_HEADER_BYTES,
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
@@ -59,7 +59,7 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   addEvent(g, mask, rec, ts, tb, v);
   // the window cache (window-cache.ts), once a rule query filled it, follows in-window events
   // while τ stays in the bucket it was filled for; without rules this is one load
-  const cache = base + GROUP_HEADER_BYTES + <usize>nbf * recBytes;
+  const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
   const key = load<i64>(cache);
   if (key != 0) {
     const hi = floorDiv(tau, bucketMs, invB);

@@ -1,4 +1,4 @@
-// Window cache: per (device, group) one extra record after the ring holding the merge of the
+// Window cache: per (device, group) one record near the device header holding the merge of the
 // whole window, in the bucket record's own block formats, tagged with the window's last
 // bucket floor(τ/B) instead of a bucket id. A rule's query fills it by one scan of the ring
 // (every block of the group at once, so avg and max of one window cost one walk); while τ
@@ -10,11 +10,11 @@
 // them), and the LSQ2 min ts / max ts / mid flag describe the whole window, so the flag
 // means "at least 3 distinct timestamps".
 import {
-  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, GROUP_HEADER_BYTES,
-  BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_STATE_OFF,
+  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF,
+  BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
-import { ID_TAG, bucketOf, recordIn, ringOf, ringSlot } from './groups';
+import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 
@@ -23,17 +23,17 @@ function blockOff(g: usize, b: i32): usize {
   return <usize>load<u8>(g + PG_BLOCK_OFF + b);
 }
 
-/** The cache record of group `g` in device block `d` (right after the ring). */
+/** The cache record of group `g` in device block `d` (near the device header, encode-plan.ts). */
 @inline
 export function cacheOf(g: usize, d: usize): usize {
-  return d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES + <usize>load<u32>(g + PG_NB) * <usize>load<u32>(g + PG_REC_BYTES);
+  return d + <usize>load<u32>(g + PG_CACHE_OFF);
 }
 
 /** Window value through the cache; draining task only (it writes the cache). */
 export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
   const nb = <i64>load<u32>(g + PG_NB);
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
-  const hi = bucketOf(tau, bucketMs);
+  const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
   const lo = hi - nb + 1;
   // rate fits depend on which buckets are complete, not on a window merge: always scanned
   if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
@@ -77,41 +77,46 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   const ring = ringOf(g, d);
   const s0 = ringSlot(lo, nb);
   resetRecord(g, mask, c, rb);
+  const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM), oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
   const hasCnt = (mask & (1 << BLK_CNT)) != 0, hasSum = (mask & (1 << BLK_SUM)) != 0;
   const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
   const hasMom = (mask & (1 << BLK_MOM)) != 0, hasLsq = (mask & (1 << BLK_LSQ)) != 0, hasLsq2 = (mask & (1 << BLK_LSQ2)) != 0;
+  // the common blocks accumulate in locals (stores to the record would pin them to memory)
+  let cnt: f64 = 0, n: f64 = 0, sum: f64 = 0, mn: f64 = Infinity, mx: f64 = -Infinity;
+  let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
   let distinct: f64 = 0;
   for (let k = lo; k <= hi; k++) {
     const r = recordIn(ring, rb, nb, s0, lo, k);
     if (r == 0) continue;
-    if (hasCnt) { const o = blockOff(g, BLK_CNT); store<f64>(c + o, load<f64>(c + o) + load<f64>(r + o)); }
-    if (hasSum) {
-      const o = blockOff(g, BLK_SUM);
-      store<f64>(c + o, load<f64>(c + o) + load<f64>(r + o));
-      store<f64>(c + o + 8, load<f64>(c + o + 8) + load<f64>(r + o + 8));
-    }
+    if (hasCnt) cnt += load<f64>(r + oCnt);
+    if (hasSum) { n += load<f64>(r + oSum); sum += load<f64>(r + oSum + 8); }
     if (hasMinMax) {
-      const o = blockOff(g, BLK_MINMAX);
-      const mn = load<f64>(r + o), mx = load<f64>(r + o + 8);
-      if (mn < load<f64>(c + o)) store<f64>(c + o, mn);
-      if (mx > load<f64>(c + o + 8)) store<f64>(c + o + 8, mx);
+      const a = load<f64>(r + oMm), b = load<f64>(r + oMm + 8);
+      if (a < mn) mn = a;
+      if (b > mx) mx = b;
     }
     if (hasFl) {
-      const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
-      if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
-      if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
+      const p = r + oFl;
+      if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
+      if (load<f64>(p + 16) > lt) { lt = load<f64>(p + 16); lv = load<f64>(p + 24); }
     }
     if (hasMom) mergeMom(c + blockOff(g, BLK_MOM), r + blockOff(g, BLK_MOM));
-    const at = (<f64>(k - lo) * bucketMs) / 1000;
-    if (hasLsq) mergeLsq(c + blockOff(g, BLK_LSQ), r + blockOff(g, BLK_LSQ), at);
-    if (hasLsq2) {
-      const p = r + blockOff(g, BLK_LSQ2);
-      if (load<f64>(p) != 0) {
-        distinct += load<f64>(p + 80) != 0 ? 3 : (load<f64>(p + 64) < load<f64>(p + 72) ? 2 : 1);
-        mergeLsq2(c + blockOff(g, BLK_LSQ2), p, at);
+    if (hasLsq || hasLsq2) {
+      const at = (<f64>(k - lo) * bucketMs) / 1000;
+      if (hasLsq) mergeLsq(c + blockOff(g, BLK_LSQ), r + blockOff(g, BLK_LSQ), at);
+      if (hasLsq2) {
+        const p = r + blockOff(g, BLK_LSQ2);
+        if (load<f64>(p) != 0) {
+          distinct += load<f64>(p + 80) != 0 ? 3 : (load<f64>(p + 64) < load<f64>(p + 72) ? 2 : 1);
+          mergeLsq2(c + blockOff(g, BLK_LSQ2), p, at);
+        }
       }
     }
   }
+  if (hasCnt) store<f64>(c + oCnt, cnt);
+  if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); }
+  if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
+  if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
   if (hasLsq2) store<f64>(c + blockOff(g, BLK_LSQ2) + 80, distinct >= 3 ? 1 : 0);
   store<i64>(c, hi ^ ID_TAG);
 }

@@ -40,6 +40,8 @@ export interface PlanGroup {
   blockOff: number[];
   recBytes: number;
   stateOff: number;
+  /** Offset of the group's window cache record (recBytes) in the device block. */
+  cacheOff: number;
   stateBytes: number;
 }
 
@@ -97,6 +99,9 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   });
   // sorted by metric so the kernel finds a metric's groups as one contiguous range
   const keys = [...byKey.keys()].sort((a, b) => byKey.get(a)!.metric - byKey.get(b)!.metric || byKey.get(a)!.first - byKey.get(b)!.first);
+  // What every event or evaluation reads sits next to the device header (same or adjacent
+  // cache line): the groups' window caches (assembly/kernel/window-cache.ts), then the
+  // scalar features; the bucket rings follow.
   let off = L.DEVICE_HEADER_BYTES;
   const groups: PlanGroup[] = keys.map((key) => {
     const g = byKey.get(key)!;
@@ -107,10 +112,8 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
       if ((g.mask & (1 << b)) !== 0) rec += BLOCK_BYTES[b];
     }
     const nb = g.windowMs / g.bucketMs;
-    // the ring of nb records, then one more: the window cache (assembly/kernel/window-cache.ts)
-    const stateBytes = L.GROUP_HEADER_BYTES + (nb + 1) * rec;
-    const pg: PlanGroup = { key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec, stateOff: off, stateBytes };
-    off += stateBytes;
+    const pg: PlanGroup = { key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec, cacheOff: off, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec };
+    off += rec;
     return pg;
   });
   const groupIndex = new Map(groups.map((g, i) => [g.key, i]));
@@ -121,9 +124,13 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     off += scalarStateBytes(f.fn);
     return at;
   });
+  for (const g of groups) {
+    g.stateOff = off;
+    off += g.stateBytes;
+  }
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
-  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
+  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
   return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, hash: fnv1a(desc) };
 }
 
@@ -179,6 +186,7 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     u32(at + L.PG_MASK, g.mask);
     u32(at + L.PG_REC_BYTES, g.recBytes);
     u32(at + L.PG_STATE_OFF, g.stateOff);
+    u32(at + L.PG_CACHE_OFF, g.cacheOff);
     u32(at + L.PG_PREV_OFF, p ? p.stateOff : L.NO_PREV);
     u32(at + L.PG_PREV_MASK, p ? p.mask : 0);
     u32(at + L.PG_PREV_REC_BYTES, p ? p.recBytes : 0);

@@ -6,7 +6,7 @@
 import * as L from '../../assembly/layout.js';
 import { FeatureFn } from './program-spec.js';
 
-interface PortGroup { nb: number; bucketMs: number; invB: number; invNb: number; mask: number; rec: number; off: number; blk: number[] }
+interface PortGroup { nb: number; bucketMs: number; invB: number; invNb: number; mask: number; rec: number; off: number; cacheOff: number; blk: number[] }
 
 /** floor(x / d) from 1/d with one correction step (as the kernel's floorDiv). */
 function floorDiv(x: number, d: number, inv: number): number {
@@ -47,7 +47,7 @@ export class TsPortKernel {
       groups.push({
         nb: p.getUint32(at + L.PG_NB, true), bucketMs: p.getFloat64(at + L.PG_BUCKET_MS, true), mask: p.getUint32(at + L.PG_MASK, true),
         invB: p.getFloat64(at + L.PG_INV_BUCKET_MS, true), invNb: p.getFloat64(at + L.PG_INV_NB, true),
-        rec: p.getUint32(at + L.PG_REC_BYTES, true), off: p.getUint32(at + L.PG_STATE_OFF, true), blk,
+        rec: p.getUint32(at + L.PG_REC_BYTES, true), off: p.getUint32(at + L.PG_STATE_OFF, true), cacheOff: p.getUint32(at + L.PG_CACHE_OFF, true), blk,
       });
     }
     for (let m = 0; m < nMetrics; m++) {
@@ -129,8 +129,27 @@ export class TsPortKernel {
     const r = id - floorDiv(id, g.nb, g.invNb) * g.nb;
     const rec = base + L.GROUP_HEADER_BYTES + r * g.rec;
     const f = this.f64;
-    const mask = g.mask;
     if (f[rec >> 3] !== id + TAG) this.resetRecord(g, rec, id);
+    const t = (ts - id * g.bucketMs) * 0.001;
+    this.addBlocks(g, rec, ts, t, v);
+    if (g.mask & (1 << L.BLK_RFIT)) {
+      const first = base >> 3;
+      if (f[first] === 0 || id + TAG < f[first]) f[first] = id + TAG;
+    }
+    // the kernel's window cache (assembly/kernel/window-cache.ts), kept current while τ stays
+    // in its bucket: the port has no rule queries to fill it, but pays the same check
+    const cache = d + g.cacheOff;
+    const key = f[cache >> 3];
+    if (key !== 0) {
+      const hi = floorDiv(tau, g.bucketMs, g.invB);
+      if (key === hi + TAG) this.addBlocks(g, cache, ts, ((id - hi + g.nb - 1) * g.bucketMs) / 1000 + t, v);
+    }
+    return false;
+  }
+
+  private addBlocks(g: PortGroup, rec: number, ts: number, t: number, v: number): void {
+    const f = this.f64;
+    const mask = g.mask;
     const b = g.blk;
     if (mask & (1 << L.BLK_CNT)) f[(rec + b[L.BLK_CNT]) >> 3] += 1;
     if (mask & (1 << L.BLK_SUM)) { const p = (rec + b[L.BLK_SUM]) >> 3; f[p] += 1; f[p + 1] += v; }
@@ -145,7 +164,6 @@ export class TsPortKernel {
       const n = f[p] + 1; const dlt = v - f[p + 1]; const m = f[p + 1] + dlt / n;
       f[p] = n; f[p + 1] = m; f[p + 2] += dlt * (v - m);
     }
-    const t = (ts - id * g.bucketMs) * 0.001;
     if (mask & (1 << L.BLK_LSQ)) {
       const p = (rec + b[L.BLK_LSQ]) >> 3;
       const n0 = f[p]; const n = n0 + 1; const dt = t - f[p + 1]; const dv = v - f[p + 2];
@@ -154,12 +172,7 @@ export class TsPortKernel {
       const w = n0 * inv; f[p + 3] += dt * dt * w; f[p + 4] += dt * dv * w;
     }
     if (mask & (1 << L.BLK_LSQ2)) this.addLsq2((rec + b[L.BLK_LSQ2]) >> 3, ts, t, v);
-    if (mask & (1 << L.BLK_RFIT)) {
-      f[(rec + b[L.BLK_RFIT]) >> 3] += 1;
-      const first = base >> 3;
-      if (f[first] === 0 || id + TAG < f[first]) f[first] = id + TAG;
-    }
-    return false;
+    if (mask & (1 << L.BLK_RFIT)) f[(rec + b[L.BLK_RFIT]) >> 3] += 1;
   }
 
   private resetRecord(g: PortGroup, rec: number, id: number): void {
