@@ -80,11 +80,10 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM), oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
   const hasCnt = (mask & (1 << BLK_CNT)) != 0, hasSum = (mask & (1 << BLK_SUM)) != 0;
   const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
-  const hasMom = (mask & (1 << BLK_MOM)) != 0, hasLsq = (mask & (1 << BLK_LSQ)) != 0, hasLsq2 = (mask & (1 << BLK_LSQ2)) != 0;
-  // the common blocks accumulate in locals (stores to the record would pin them to memory)
+  // the common blocks accumulate in locals (stores to the record would pin them to memory);
+  // the moment blocks merge in a second pass, which keeps this loop small
   let cnt: f64 = 0, n: f64 = 0, sum: f64 = 0, mn: f64 = Infinity, mx: f64 = -Infinity;
   let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
-  let distinct: f64 = 0;
   for (let k = lo; k <= hi; k++) {
     const r = recordIn(ring, rb, nb, s0, lo, k);
     if (r == 0) continue;
@@ -100,25 +99,33 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
       if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
       if (load<f64>(p + 16) > lt) { lt = load<f64>(p + 16); lv = load<f64>(p + 24); }
     }
-    if (hasMom) mergeMom(c + blockOff(g, BLK_MOM), r + blockOff(g, BLK_MOM));
-    if (hasLsq || hasLsq2) {
-      const at = (<f64>(k - lo) * bucketMs) / 1000;
-      if (hasLsq) mergeLsq(c + blockOff(g, BLK_LSQ), r + blockOff(g, BLK_LSQ), at);
-      if (hasLsq2) {
-        const p = r + blockOff(g, BLK_LSQ2);
-        if (load<f64>(p) != 0) {
-          distinct += load<f64>(p + 80) != 0 ? 3 : (load<f64>(p + 64) < load<f64>(p + 72) ? 2 : 1);
-          mergeLsq2(c + blockOff(g, BLK_LSQ2), p, at);
-        }
-      }
-    }
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); }
   if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
   if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
-  if (hasLsq2) store<f64>(c + blockOff(g, BLK_LSQ2) + 80, distinct >= 3 ? 1 : 0);
+  if ((mask & ((1 << BLK_MOM) | (1 << BLK_LSQ) | (1 << BLK_LSQ2))) != 0) fillMoments(g, mask, ring, rb, nb, s0, c, lo, hi, bucketMs);
   store<i64>(c, hi ^ ID_TAG);
+}
+
+function fillMoments(g: usize, mask: u32, ring: usize, rb: usize, nb: i64, s0: i64, c: usize, lo: i64, hi: i64, bucketMs: f64): void {
+  const hasMom = (mask & (1 << BLK_MOM)) != 0, hasLsq = (mask & (1 << BLK_LSQ)) != 0, hasLsq2 = (mask & (1 << BLK_LSQ2)) != 0;
+  let distinct: f64 = 0;
+  for (let k = lo; k <= hi; k++) {
+    const r = recordIn(ring, rb, nb, s0, lo, k);
+    if (r == 0) continue;
+    if (hasMom) mergeMom(c + blockOff(g, BLK_MOM), r + blockOff(g, BLK_MOM));
+    const at = (<f64>(k - lo) * bucketMs) / 1000;
+    if (hasLsq) mergeLsq(c + blockOff(g, BLK_LSQ), r + blockOff(g, BLK_LSQ), at);
+    if (hasLsq2) {
+      const p = r + blockOff(g, BLK_LSQ2);
+      if (load<f64>(p) != 0) {
+        distinct += load<f64>(p + 80) != 0 ? 3 : (load<f64>(p + 64) < load<f64>(p + 72) ? 2 : 1);
+        mergeLsq2(c + blockOff(g, BLK_LSQ2), p, at);
+      }
+    }
+  }
+  if (hasLsq2) store<f64>(c + blockOff(g, BLK_LSQ2) + 80, distinct >= 3 ? 1 : 0);
 }
 
 // Chan's merge of (n, mean, M2), as the stddev scan.
