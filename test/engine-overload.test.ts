@@ -1,3 +1,4 @@
+import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
 
@@ -29,5 +30,16 @@ describe('a saturated shard', () => {
     expect(metrics).toContain(`damper_events_applied_total ${acked.length}`);
     expect(metrics).toContain(`damper_events_rejected_total{code="overloaded"} ${nacked.length}`);
     c.close();
+  });
+
+  it('answers 503 overloaded over HTTP when the shard cannot take the body', async () => {
+    // a body larger than the whole 4 KiB ring can never be queued
+    const body = pack(Array.from({ length: 600 }, (_, i) => [i + 0.5, 'x', i + 0.5]));
+    expect(body.length).toBeGreaterThan(4096);
+    const res = await fetch(`${e.url}/v1/events?device=flood-http`, { method: 'POST', headers: { 'Content-Type': 'application/msgpack' }, body });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: 'overloaded' } });
+    const small = await fetch(`${e.url}/v1/events?device=flood-http`, { method: 'POST', headers: { 'Content-Type': 'application/msgpack' }, body: pack([1, 'x', 1]) });
+    expect(small.status).toBe(202);
   });
 });

@@ -63,8 +63,10 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
     compression: uWS.DISABLED,
     // Above the frame limit, so oversize frames reach us and close with 1009 instead of uWS's abrupt drop.
     maxPayloadLength: Math.min(maxFrameBytes * 2 + 65536, 256 * 1024 * 1024),
+    // A client that does not read its replies is closed rather than have acks silently
+    // dropped: it reconnects and resends what was not acked.
     maxBackpressure: 4 * 1024 * 1024,
-    closeOnBackpressureLimit: 0,
+    closeOnBackpressureLimit: 1,
     idleTimeout: 120,
     sendPingsAutomatically: true,
 
