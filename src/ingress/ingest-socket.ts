@@ -40,7 +40,11 @@ interface Conn {
   dirty: Uint8Array | null;
   order: OrderedReplies | null;
   limit: FrameRateLimit;
+  /** When the last refusal of a frame without seq was answered. */
+  lastNotice: number;
 }
+
+const NOTICE_INTERVAL_MS = 100;
 
 export interface IngestSockets {
   /** Closes every ingest connection (1001) — used at the end of a drain. */
@@ -90,7 +94,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       } else if (deps.devicesMode === 'token' && !(deps.adminToken !== '' && sameToken(deps.adminToken, token))) {
         return fail('401 Unauthorized', 'unauthorized', 'gateway connections need the admin token when device auth is on');
       }
-      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null, limit: new FrameRateLimit(deps.maxFramesPerSecond) };
+      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null, limit: new FrameRateLimit(deps.maxFramesPerSecond), lastNotice: 0 };
       res.upgrade(conn, key, protocol, extensions, context);
     },
 
@@ -123,9 +127,9 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       const received = Date.now();
       if (c.device !== '') {
         const bytes = new Uint8Array(message);
-        if (!c.limit.take(received)) return refuse(c, bytes, text, 'rate_limited', 'above limits.maxFramesPerSecond, slow down');
+        if (!c.limit.take(received)) return refuse(c, bytes, text, received, 'rate_limited', 'above limits.maxFramesPerSecond, slow down');
         const ok = core.deviceFrame(c.shard, c.slot, text ? RK_FRAME_JSON : RK_FRAME_MSGPACK, text ? RF_TEXT : 0, c.replyId, received, bytes);
-        if (!ok) refuse(c, bytes, text, 'overloaded', 'the device shard is saturated, retry later');
+        if (!ok) refuse(c, bytes, text, received, 'overloaded', 'the device shard is saturated, retry later');
         return;
       }
       const order = c.order as OrderedReplies;
@@ -161,7 +165,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
   });
 
   /** Refused before the ring (full, or over the rate): an acknowledged batch is nacked by seq. */
-  function refuse(c: Conn, bytes: Uint8Array, text: boolean, code: 'overloaded' | 'rate_limited', message: string): void {
+  function refuse(c: Conn, bytes: Uint8Array, text: boolean, received: number, code: 'overloaded' | 'rate_limited', message: string): void {
     metrics.rejected(code);
     let seq = NaN;
     if (text) seq = seqOf(decodeFrame(bytes, true));
@@ -169,6 +173,12 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       // Only the seq is needed: peek at it instead of decoding a frame we are refusing.
       seqPeek.bind(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       seq = seqPeek.peekSeq(0, bytes.byteLength);
+    }
+    if (seq !== seq) {
+      // A frame without seq needs no individual answer: under a flood, one notice per
+      // interval tells the client to slow down without doubling the traffic (all are counted).
+      if (received - c.lastNotice < NOTICE_INTERVAL_MS) return;
+      c.lastNotice = received;
     }
     send(c, errorMessage(code, message, seq, -1), text);
   }
