@@ -158,6 +158,9 @@ export function startDemoFleet(opts: DemoFleetOptions): DemoFleet {
     ws.on('open', () => {
       d.open = true;
       d.failures = 0;
+      // Send what is waiting at once: a device the engine knows (attributes from an earlier
+      // run) but has no reading of yet would look offline (age +Inf) to the next tick.
+      send(d);
     });
     ws.on('message', (data, isBinary) => onReply(d, data as Buffer, isBinary));
     ws.on('error', () => undefined); // 'close' follows and schedules the reconnect
