@@ -147,6 +147,8 @@ export const PL_METRICS_OFF = 24; //      metric index: PM_BYTES per metric id
 export const PL_GROUPS_OFF = 28; //       groups: PG_BYTES each, sorted by metric
 export const PL_FEATURES_OFF = 32; //     features: PF_BYTES each, in ProgramSpec.features order
 export const PL_SCALARS_OFF = 36; //      u32 feature indices of non-windowed features, sorted by metric
+export const PL_RULE_OFF = 40; //         device-block offset reserved for the rule state (0: none, it follows PL_STATE_END)
+export const PL_RULE_BYTES = 44; //       bytes reserved there (used when the rules section needs no more)
 export const PLAN_HEADER_BYTES = 64;
 
 export const PM_FIRST_GROUP = 0;

@@ -4,7 +4,7 @@
 // migrates through the rule VM.
 import {
   HEADER_BASE, H_PROG_BASE0, H_PROG_BASE1, H_ACTIVE_PROG, H_ACTIVE_EPOCH, P_MAGIC, P_EPOCH, P_PLAN_OFF, P_RULES_OFF,
-  PROGRAM_MAGIC, PL_N_GROUPS, PL_N_FEATURES, PL_STATE_END, PL_LAYOUT_HASH, PL_PREV_HASH,
+  PROGRAM_MAGIC, PL_N_GROUPS, PL_N_FEATURES, PL_STATE_END, PL_LAYOUT_HASH, PL_PREV_HASH, PL_RULE_OFF, PL_RULE_BYTES,
   PG_NB, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, PG_PREV_OFF, PG_PREV_MASK, PG_PREV_REC_BYTES, PG_BLOCK_OFF, PG_PREV_BLOCK_OFF,
   PF_FN, PF_GROUP, PF_STATE_OFF, PF_PREV_OFF, NO_PREV, BLK_RFIT, GROUP_HEADER_BYTES, DEVICE_HEADER_BYTES, D_FLAGS, DF_EXISTS,
   LAST_STATE_BYTES, EWMA_STATE_BYTES, AGE_STATE_BYTES,
@@ -89,7 +89,12 @@ export function switchTo(progSlot: i32): void {
   const plan = base + <usize>load<u32>(base + P_PLAN_OFF);
   const rules = base + <usize>load<u32>(base + P_RULES_OFF);
   const ruleBytes = align8(<u32>max<i32>(0, rulesStateBytes(rules)));
-  const ruleOff = align8(load<u32>(plan + PL_STATE_END));
+  // the plan reserves the rule state next to the device header (PL_RULE_OFF); a rules section
+  // that needs more than the reservation gets room after the feature state instead
+  const stateEnd = align8(load<u32>(plan + PL_STATE_END));
+  const reservedOff = load<u32>(plan + PL_RULE_OFF);
+  const inPlace = reservedOff != 0 && ruleBytes <= load<u32>(plan + PL_RULE_BYTES);
+  const ruleOff = inPlace ? reservedOff : stateEnd;
   const oldPlan = <usize>load<u32>(K_PLAN);
   const oldRules = <usize>load<u32>(K_RULES);
   const oldRuleOff = <usize>load<u32>(K_RULE_OFF);
@@ -103,7 +108,7 @@ export function switchTo(progSlot: i32): void {
   const oldStride = <usize>load<u32>(K_STRIDE);
   const oldPageBytes = load<u32>(K_PAGE_BYTES);
   const limit = load<u32>(K_SLOT_LIMIT);
-  setGeometry(ruleOff + ruleBytes);
+  setGeometry(inPlace ? stateEnd : stateEnd + ruleBytes);
 
   for (let page: u32 = 0; page < oldCap; page++) {
     const p = <usize>load<u32>(oldDir + (<usize>page << 2));

@@ -4,6 +4,7 @@
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
 import { FeatureFn, type FeatureSpec, type ProgramSpec } from './program-spec.js';
+import { ruleStateBytes } from './encode-rules.js';
 
 export const BLOCK_BYTES = [8, 16, 16, 32, 24, 40, 88, 8] as const;
 const ERR_PLAN = 'DAMPER_ERR_PLAN';
@@ -55,6 +56,9 @@ export interface PlanLayout {
   /** Per metric id: indices of last/ewma/age features. */
   scalarsByMetric: number[][];
   stateEnd: number;
+  /** Device-block offset and size reserved for the rule state (right after the header). */
+  ruleOff: number;
+  ruleBytes: number;
   hash: number;
 }
 
@@ -99,10 +103,12 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   });
   // sorted by metric so the kernel finds a metric's groups as one contiguous range
   const keys = [...byKey.keys()].sort((a, b) => byKey.get(a)!.metric - byKey.get(b)!.metric || byKey.get(a)!.first - byKey.get(b)!.first);
-  // What every event or evaluation reads sits next to the device header (same or adjacent
-  // cache line): the groups' window caches (assembly/kernel/window-cache.ts), then the
-  // scalar features; the bucket rings follow.
-  let off = L.DEVICE_HEADER_BYTES;
+  // What every evaluation reads sits next to the device header (same or adjacent cache
+  // lines): the rule state, the groups' window caches (assembly/kernel/window-cache.ts),
+  // the scalar features; the bucket rings follow.
+  const ruleOff = L.DEVICE_HEADER_BYTES;
+  const ruleBytes = ruleStateBytes(spec.rules);
+  let off = ruleOff + ruleBytes;
   const groups: PlanGroup[] = keys.map((key) => {
     const g = byKey.get(key)!;
     const blockOff: number[] = [];
@@ -131,7 +137,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
   const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
-  return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, hash: fnv1a(desc) };
+  return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, ruleOff, ruleBytes, hash: fnv1a(desc) };
 }
 
 /** Encodes the plan section; `prev` is the program the shards run when this one is switched in. */
@@ -158,6 +164,8 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
   u32(L.PL_N_GROUPS, lay.groups.length);
   u32(L.PL_N_FEATURES, spec.features.length);
   u32(L.PL_STATE_END, lay.stateEnd);
+  u32(L.PL_RULE_OFF, lay.ruleOff);
+  u32(L.PL_RULE_BYTES, lay.ruleBytes);
   u32(L.PL_LAYOUT_HASH, lay.hash);
   u32(L.PL_PREV_HASH, old ? old.hash : 0);
   u32(L.PL_METRICS_OFF, metricsOff);

@@ -182,7 +182,8 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
     maxOut += OT_VALUES + 8 * rule.reads.length;
   });
 
-  // Per-device state: rule words, then the times only rules with for/cooldown need.
+  // Per-device state: rule words, then the times only rules with for/cooldown need
+  // (ruleStateBytes computes the same size for the plan, which reserves it).
   let at = align8(4 * spec.rules.length);
   spec.rules.forEach((rule, i) => {
     const row = F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
@@ -210,4 +211,14 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
   w.u32(F.RH_STACK_DEPTH, depth);
   w.u32(F.RH_AGE_RULES, ageRules);
   return w.bytes();
+}
+
+/** Rule state bytes per device of `rules` (RH_STATE_BYTES of their rules section). */
+export function ruleStateBytes(rules: readonly RuleSpec[]): number {
+  let at = align8(4 * rules.length);
+  for (const rule of rules) {
+    if (rule.forMs > 0) at += 8;
+    if (rule.cooldownMs > 0) at += 8;
+  }
+  return at;
 }
