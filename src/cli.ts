@@ -84,7 +84,8 @@ async function startDemo(engine: Engine, devices: number): Promise<void> {
     [
       `  ingest:    ${ws}/v1/ingest?device=ID   (POST ${engine.url}/v1/events)`,
       `  actions:   ${ws}/v1/actions            (GET ${engine.url}/v1/actions?from=0)`,
-      `  dashboard: ${engine.url}/`,
+      // The token is the operator's secret: say how to pass it rather than printing it.
+      `  dashboard: ${engine.url}/${engine.config.auth.adminToken ? '?token=ADMIN_TOKEN' : ''}`,
       `  metrics:   ${engine.url}/metrics`,
       devices > 0 ? `  demo:      ${devices} simulated thermostats; stop with Ctrl-C` : '',
     ].filter((l) => l !== '').join('\n') + '\n',

@@ -171,7 +171,7 @@ export class Engine {
       scheduler: this.scheduler,
       replies: this.replies,
       metrics: this.metrics,
-      isKnownDevice: (id) => devicesOpen || this.registry.get(id) !== undefined,
+      isKnownDevice: (id) => devicesOpen || this.registry.has(id), // has() decodes nothing: gateways ask per event
       deviceAttached: (id, shard, slot, isNew) => {
         const rec = devicesOpen ? this.registry.ensure(id) : this.registry.get(id);
         if (isNew && rec !== undefined && Object.keys(rec.attrs).length > 0) this.shards.writeControl(shard, RK_ATTRS, slot, Date.now(), attrEntries(id));
