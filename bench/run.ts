@@ -65,6 +65,21 @@ async function runChild(args: RunArgs): Promise<void> {
   process.exit(0); // servers' and sockets' handles must not keep a finished scenario alive
 }
 
+/** The scenario process group running now: Ctrl-C must not leave it (and its servers) behind. */
+let currentGroup = 0;
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(sig, () => {
+    if (currentGroup) {
+      try {
+        process.kill(-currentGroup, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
+
 function runScenario(name: string, ctx: ScenarioContext, timeoutS: number): Promise<BenchRow[]> {
   const dir = path.join(tmpdir(), `damper-bench-${process.pid}-${name}`);
   mkdirSync(dir, { recursive: true });
@@ -78,13 +93,22 @@ function runScenario(name: string, ctx: ScenarioContext, timeoutS: number): Prom
       'sh',
       ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@"', process.execPath, fileURLToPath(import.meta.url),
         '--child', name, '--ctx', ctxFile, '--rows', rowsFile],
-      { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'] },
+      // Its own process group, so a timeout also kills the servers it started.
+      { cwd: ROOT, stdio: ['ignore', 'inherit', 'pipe'], detached: true },
     );
+    currentGroup = child.pid ?? 0;
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutS * 1000);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, timeoutS * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      currentGroup = 0;
       let rows: BenchRow[];
       if (existsSync(rowsFile)) rows = JSON.parse(readFileSync(rowsFile, 'utf8')) as BenchRow[];
       else rows = [failedRow(name, signal === 'SIGKILL' ? `timed out after ${timeoutS} s` : `exit ${code}: ${stderr.slice(-300)}`)];

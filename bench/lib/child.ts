@@ -14,6 +14,19 @@ export const ROOT = ((): string => {
 })();
 export const DIST = path.join(ROOT, 'dist');
 
+/**
+ * Processes this scenario started and has not seen exit: killed when the scenario process
+ * exits, so a server stuck in a busy loop (deaf to SIGTERM) never outlives its scenario.
+ */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const p of live) p.kill('SIGKILL');
+});
+function track(proc: ChildProcess): void {
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
+}
+
 export interface Server {
   /** http://HOST:PORT */
   url: string;
@@ -44,6 +57,7 @@ export function startServer(
       : spawn(process.execPath, nodeArgs, {
           cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
         });
+  track(proc);
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-8000);
@@ -98,6 +112,7 @@ export function runNode(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(proc);
     opts.onSpawn?.(proc.pid!);
     let stdout = '';
     let stderr = '';
