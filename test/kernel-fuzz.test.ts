@@ -20,7 +20,10 @@ describe('kernel under arbitrary input', () => {
         const h = new KernelHarness(spec, { batchEvents: 64 });
         expect(h.apply(evs, 1000)).toBe(evs.length);
         for (const [slot] of evs) {
-          for (let f = -1; f <= spec.features.length; f++) expect(typeof h.value(slot, f, 2000)).toBe('number');
+          for (let f = -1; f <= spec.features.length; f++) {
+            expect(typeof h.value(slot, f, 2000)).toBe('number');
+            expect(typeof h.cached(slot, f, 2000)).toBe('number');
+          }
           expect(typeof h.k.deviceClock(slot)).toBe('number');
         }
         const applied = h.counters().eventsApplied;
