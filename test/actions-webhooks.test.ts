@@ -1,127 +1,11 @@
 // Webhooks against real local HTTP receivers: retries, undeliverable, restarts mid-retry.
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { open, type RootDatabase } from 'lmdb';
-import { unpack } from 'msgpackr';
-import uWS from 'uWebSockets.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
-import { ActionService, type ActionServiceOptions } from '../src/actions/action-service.js';
 import type { ActionRecord, ActionRecordInput } from '../src/actions/types.js';
-import { listenApp, type Listening } from '../src/ops/listen.js';
+import { Client, input, onCleanup, runCleanups, startService, tempDir } from './helpers/action-harness.js';
 
-interface Harness {
-  dir: string;
-  root: RootDatabase;
-  service: ActionService;
-  port: number;
-  stop(): Promise<void>;
-}
-
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'damper-actions-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function startService(dir: string, extra: Partial<ActionServiceOptions> = {}, authorize = () => true): Promise<Harness> {
-  const root = open({ path: dir });
-  const service = new ActionService({ root, ...extra });
-  const app = uWS.App();
-  service.mount(app, { authorize });
-  const listening: Listening = await listenApp(app, '127.0.0.1', 0);
-  service.start();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    await service.close();
-    listening.close();
-    await root.close();
-  };
-  cleanups.push(stop);
-  return { dir, root, service, port: listening.port, stop };
-}
-
-function input(i: number, device = 'th-1', rule = 'too-hot'): ActionRecordInput {
-  return {
-    ts: 1763805600000 + i,
-    rule,
-    version: 3,
-    device,
-    state: i % 2 === 0 ? 'fired' : 'cleared',
-    values: { 'avg(temperature, 5m)': 80 + i, 'device.setpoint': 76 },
-    actions: ['notify-owner'],
-    attrs: { type: 'thermostat' },
-    receivedAt: 12345,
-  };
-}
-
-/** A real ws client that keeps every message, decoded. */
-class Client {
-  readonly msgs: any[] = [];
-  closeCode: number | null = null;
-  private waiters: Array<() => void> = [];
-
-  private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.msgs.push(isBinary ? unpack(data) : JSON.parse(data.toString('utf8')));
-      this.wake();
-    });
-    ws.on('close', (code) => {
-      this.closeCode = code;
-      this.wake();
-    });
-  }
-
-  static async connect(port: number, query: string): Promise<Client> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/actions${query}`);
-    const c = new Client(ws);
-    cleanups.push(() => ws.terminate());
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    return c;
-  }
-
-  seqs(): number[] {
-    return this.msgs.filter((m) => typeof m.seq === 'number').map((m) => m.seq);
-  }
-
-  async until(pred: () => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 15_000;
-    while (!pred()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.msgs.slice(-3))}`);
-      await new Promise<void>((r) => {
-        this.waiters.push(r);
-        setTimeout(r, 100);
-      });
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.ws.readyState === WebSocket.CLOSED) return;
-    this.ws.close();
-    await this.until(() => this.closeCode !== null, 'close');
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-}
-
-const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+afterEach(runCleanups);
 
 /** A real HTTP receiver; `decide(key, attempt)` returns the status to answer. */
 async function receiver(decide: (key: string, attempt: number) => number) {
@@ -147,7 +31,7 @@ async function receiver(decide: (key: string, attempt: number) => number) {
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanups.push(() => new Promise<void>((r) => {
+  onCleanup(() => new Promise<void>((r) => {
     server.close(() => r());
     server.closeAllConnections(); // fetch keeps connections alive; do not wait for them
   }));
@@ -257,7 +141,7 @@ describe('webhooks', () => {
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => new Promise<void>((r) => {
+    onCleanup(() => new Promise<void>((r) => {
       for (const f of hung) f();
       server.close(() => r());
       server.closeAllConnections();
