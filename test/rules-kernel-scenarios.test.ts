@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_METRIC, RS_FIRING, RS_IDLE, RS_NOT_MATCHING, RS_PENDING, STATE_CLEARED, STATE_FIRED } from '../assembly/layout.js';
 import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec, type RuleSpec } from '../src/kernel/program-spec.js';
 import type { AttrValue } from '../src/reference/rules.js';
+import { createReferenceEngine } from '../src/reference/index.js';
 import { KernelDriver, type BatchEvent } from './rules-kernel-driver.js';
 
 const T0 = 1_763_800_000_000;
@@ -117,6 +118,14 @@ describe('rule VM scenarios in the kernel', () => {
     // after one event, silence makes it fire on a tick
     expect(brief(k.apply([ev(3, 7000, 1, ERRORS)], T0 + 7000))).toEqual([]);
     expect(brief(k.tick(T0 + 12_000))).toEqual([[0, 3, 'fired', 12_000, 5, 'v1']]);
+  });
+
+  it('the reference engine skips devices without a clock on ticks too', () => {
+    const ref = createReferenceEngine(program(1, [AGE], [rule('silent', cmp('>', feat(0), num(3)), { usesAge: true })]));
+    ref.setAttrs(3, new Map([[0, { kind: 'string', value: 1 }]]));
+    expect(ref.tick(T0 + 6000)).toEqual([]);
+    expect(ref.apply(3, ERRORS, T0 + 7000, 1, T0 + 7000)).toEqual([]);
+    expect(ref.tick(T0 + 12_000).map((t) => [t.rule, t.slot, t.state, t.ts - T0, ...t.values])).toEqual([[0, 3, STATE_FIRED, 12_000, 5]]);
   });
 
   it('program switch keeps unchanged rules, resets changed and new ones, tags records with the version', () => {
