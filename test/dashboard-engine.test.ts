@@ -1,22 +1,12 @@
 // The dashboard on the real engine with an admin token, in Chromium: what `npm start`
 // shows, fast-forwarded (the demo fleet runs 20 simulated seconds per second).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { startDemoFleet } from '../src/demo/fleet.js';
 import { startEngine } from './helpers/engine.js';
+import { browserSkipReason, launchChromium } from './helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasPlaywright = (() => {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const reason = !existsSync(CHROMIUM) ? `${CHROMIUM} is not installed` : !hasPlaywright ? 'playwright-core is not installed' : '';
+const reason = browserSkipReason;
 if (reason) console.warn(`dashboard-engine test skipped: ${reason}`);
 const rulesFile = fileURLToPath(new URL('../demo/rules.yaml', import.meta.url));
 const ADMIN = 'dash-admin';
@@ -33,14 +23,7 @@ describe('dashboard on the real engine', () => {
       timeScale: 20,
       episodeRates: { overheatPerSec: 0.5, errorsPerSec: 0, silentPerSec: 0 },
     });
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(90_000);

@@ -1,5 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import vm from 'node:vm';
@@ -12,21 +11,9 @@ import { listenApp, type Listening } from '../src/ops/listen.js';
 import { mountMetrics } from '../src/ops/metrics-endpoint.js';
 import { EngineMetrics, type MetricsSource } from '../src/ops/metrics.js';
 import { parseExposition, sampleValue } from '../src/ops/parse-exposition.js';
+import { browserSkipReason, launchChromium } from './helpers/chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasPlaywright = (() => {
-  try {
-    createRequire(import.meta.url).resolve('playwright-core');
-    return true;
-  } catch {
-    return false;
-  }
-})();
-const browserReason = !existsSync(CHROMIUM)
-  ? `${CHROMIUM} is not installed`
-  : !hasPlaywright
-    ? 'playwright-core is not installed'
-    : '';
+const browserReason = browserSkipReason;
 if (browserReason) console.warn(`dashboard browser test skipped: ${browserReason}`);
 
 class Source implements MetricsSource {
@@ -138,14 +125,7 @@ describe('dashboard', () => {
   });
 
   it.skipIf(browserReason !== '')('renders live figures and action records in Chromium', { timeout: 180_000 }, async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       page.setDefaultTimeout(90_000); // two shared cores under a full test run are slow
