@@ -35,18 +35,22 @@ export interface DrainResult {
 }
 
 /**
- * Per-task limits so one busy shard cannot monopolise a worker. Generous on purpose: a
- * task keeps draining while the main thread keeps writing, and a new task needs the main
- * thread's attention, which is scarce exactly when ingest is heavy. Replies wait for the
- * task's end, so the time budget also bounds ack latency under load.
+ * Per-task limits. A task that ends needs the main thread to start the next one, and under
+ * a flood the main thread handles finished tasks only once per event-loop turn, which can
+ * last hundreds of ms (it reads every socket's backlog in one turn, writing the rings as it
+ * goes). So while nothing needs the main thread (no replies, no action records) a task
+ * keeps draining, and waiting for the ring to refill, up to LONG_TASK_MS; it yields after
+ * MAX_TASK_MS only when another shard has work for this worker. Replies wait for the
+ * task's end, so a task with replies or transitions ends after SOON_MS.
  */
 const MAX_RECORDS = 1 << 20;
-const MAX_BYTES = 64 << 20;
+const MAX_BYTES = 256 << 20;
 const MAX_TASK_MS = 10;
+const LONG_TASK_MS = 100;
 /** Budget of a task whose acks or action records are waiting. */
 const SOON_MS = 1;
-/** One wait for more records when the ring runs dry under load. */
-const WAIT_MS = 0.5;
+/** One wait for more records when the ring runs dry. */
+const WAIT_MS = 0.25;
 
 interface PendingReply { reply: number; flags: number; seq: number; accepted: number; index: number; code: number; message: string }
 
@@ -74,7 +78,8 @@ export class ShardDrainer {
   private eventsIn = 0;
   private firstReceived = NaN;
 
-  constructor(private readonly memory: WebAssembly.Memory, private readonly kernel: KernelApi) {
+  /** `othersBusy`: whether another shard's ring holds records (checked only between batches, never per event). */
+  constructor(private readonly memory: WebAssembly.Memory, private readonly kernel: KernelApi, private readonly othersBusy: () => boolean = () => false) {
     this.buffer = memory.buffer as unknown as SharedArrayBuffer;
     this.hdr = new DataView(this.buffer, HEADER_BASE, 1024);
     this.low = new DataView(this.buffer);
@@ -104,7 +109,8 @@ export class ShardDrainer {
       if (!ring.next()) {
         const w = this.waitForMore(t0, records);
         waited += w;
-        if (w === 0 || !ring.next()) break;
+        if (w === 0) break;
+        continue;
       }
       if ((records & 63) === 63 && this.timeUp(performance.now() - t0)) break;
       try {
@@ -124,20 +130,26 @@ export class ShardDrainer {
 
   /** Ends a long task: at the budget, or sooner when acks or transitions are waiting for it. */
   private timeUp(elapsed: number): boolean {
-    if (elapsed > MAX_TASK_MS) return true;
-    return elapsed > SOON_MS && (this.pending.length > 0 || this.chunks.length > 0 || Atomics.load(this.ctl, H_OUT_LEN >> 2) > 0);
+    if (elapsed > LONG_TASK_MS) return true;
+    return elapsed > SOON_MS && this.needsMain();
+  }
+
+  private needsMain(): boolean {
+    return this.pending.length > 0 || this.chunks.length > 0 || Atomics.load(this.ctl, H_OUT_LEN >> 2) > 0;
   }
 
   /**
-   * The ring ran dry mid-flood: apply what we have and, when nothing needs the main thread
-   * (no replies, no transitions), wait briefly for more instead of ending the task, because
-   * starting the next one needs the main thread, which is busiest exactly then. Returns the
-   * ms waited (0: end the task now).
+   * The ring ran dry: apply what we have and, when nothing needs the main thread (no
+   * replies, no transitions) and no other shard waits for this worker, wait briefly for
+   * more instead of ending the task, because starting the next one needs the main thread,
+   * which is busiest exactly then. Returns the ms waited (0: end the task now).
    */
   private waitForMore(t0: number, records: number): number {
-    if (records === 0 || this.pending.length > 0 || performance.now() - t0 > MAX_TASK_MS) return 0;
+    if (records === 0 || this.pending.length > 0) return 0;
+    const elapsed = performance.now() - t0;
+    if (elapsed > LONG_TASK_MS || (elapsed > MAX_TASK_MS && this.othersBusy())) return 0;
     this.flush();
-    if (Atomics.load(this.ctl, H_OUT_LEN >> 2) > 0 || this.chunks.length > 0) return 0;
+    if (this.needsMain() || this.othersBusy()) return 0;
     const w0 = performance.now();
     Atomics.wait(this.ctl, H_RING_WRITE >> 2, Atomics.load(this.ctl, H_RING_WRITE >> 2), WAIT_MS);
     return Math.max(performance.now() - w0, 1e-6);
