@@ -1,7 +1,8 @@
 // Validates a device connection's msgpack frame straight from shard memory and writes its
 // events into the batch, without decoding into objects: no allocation per event (or per
 // frame). Same shapes, codes and indices as FrameWalker (which stays the path for JSON
-// frames and gateway frames). Two passes: validate and count, then write.
+// frames and gateway frames). With a sink, events are written as they validate; the caller
+// rolls the batch back when the frame fails (shard-drainer.ts).
 import { WC_BAD_EVENT, WC_BAD_FRAME } from './wire-errors.js';
 import type { MetricTable } from './metric-table.js';
 
@@ -108,17 +109,24 @@ export class MsgpackFrameReader {
     const n = this.mapLen();
     let seqPos = -1;
     let eventsPos = -1;
+    let mapEnd = -1;
     for (let i = 0; i < n; i++) {
       if (this.type() === T_STR) {
         this.str();
         if (this.isUndefined()) {
           // msgpackr writes JS undefined as an extension: a key set to it is absent
         } else if (this.keyIs3(0x73, 0x65, 0x71)) seqPos = this.pos;
-        else if (this.strLen === 6 && this.keyIsEvents()) eventsPos = this.pos;
+        else if (this.strLen === 6 && this.keyIsEvents()) {
+          eventsPos = this.pos;
+          // `{seq, events}` in that order (what clients write): the events are read once,
+          // below, instead of skipped here and read again; the map ends where they end.
+          if (i === n - 1 && seqPos >= 0) break;
+        }
       } else this.skip();
       this.skip();
+      if (i === n - 1) mapEnd = this.pos;
     }
-    const mapEnd = this.pos;
+    if (n === 0) mapEnd = this.pos;
     if (seqPos < 0) {
       this.pos = at;
       return this.item(-1);
@@ -132,7 +140,7 @@ export class MsgpackFrameReader {
     if (this.type() !== T_ARR) return this.fail(WC_BAD_FRAME, 'an acknowledged batch needs an events array', -1);
     const count = this.arrLen();
     const r = this.items(count);
-    this.pos = mapEnd; // the rest of the map was checked by the key scan
+    if (mapEnd >= 0) this.pos = mapEnd; // the rest of the map was checked by the key scan
     return r;
   }
 
@@ -207,9 +215,14 @@ export class MsgpackFrameReader {
   private tuple(index: number): number {
     const n = this.arrLen();
     if (n !== 3) return this.fail(WC_BAD_EVENT, 'a tuple is [t, m, v]', index);
-    const tPos = this.pos;
-    this.skip();
-    const ts = this.time(tPos);
+    let ts: number;
+    // The common case, a number, is read in place; anything else goes the general way.
+    if (this.number()) ts = Number.isFinite(this.num) ? this.num : NaN;
+    else {
+      const tPos = this.pos;
+      this.skip();
+      ts = this.time(tPos);
+    }
     if (ts !== ts) return this.fail(WC_BAD_EVENT, 't must be a finite number of epoch milliseconds', index);
     if (this.type() !== T_STR) return this.fail(WC_BAD_EVENT, 'm is not a valid metric name', index);
     this.str();
