@@ -42,6 +42,8 @@ interface Conn {
   limit: FrameRateLimit;
   /** When the last refusal of a frame without seq was answered. */
   lastNotice: number;
+  /** Binary acks held until the drain result is handed out: (seq, accepted) pairs. */
+  acks: number[];
 }
 
 const NOTICE_INTERVAL_MS = 100;
@@ -57,9 +59,39 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
   const open = new Set<uWS.WebSocket<Conn>>();
   const seqPeek = new MsgpackFrameReader(new MetricTable());
 
+  // Acks of one drain result go out per connection under one cork (one syscall instead of
+  // one per ack); anything else sent to a connection first sends its held acks, so replies
+  // keep their order.
+  const held: Conn[] = [];
+  let corked: Conn | null = null;
+  const sendHeld = (): void => {
+    const c = corked as Conn;
+    const ws = c.ws as uWS.WebSocket<Conn>;
+    const q = c.acks;
+    for (let i = 0; i < q.length; i += 2) ws.send(encodeAckMsgpack(q[i], q[i + 1]), true);
+  };
+  const flushAcks = (c: Conn): void => {
+    if (!c.closed && c.ws !== null) {
+      corked = c;
+      c.ws.cork(sendHeld);
+      corked = null;
+    }
+    c.acks.length = 0;
+  };
+  replies.onFlush(() => {
+    for (let i = 0; i < held.length; i++) flushAcks(held[i]);
+    held.length = 0;
+  });
+  const holdAck = (c: Conn, seq: number, accepted: number): void => {
+    if (c.closed || c.ws === null) return;
+    if (c.acks.length === 0) held.push(c);
+    c.acks.push(seq, accepted);
+  };
+
   const send = (c: Conn, msg: object, text: boolean): void => {
     const ws = c.ws;
     if (c.closed || ws === null) return;
+    if (c.acks.length > 0) flushAcks(c);
     ws.cork(() => ws.send(encodeReply(msg, text), !text));
   };
 
@@ -94,7 +126,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
       } else if (deps.devicesMode === 'token' && !(deps.adminToken !== '' && sameToken(deps.adminToken, token))) {
         return fail('401 Unauthorized', 'unauthorized', 'gateway connections need the admin token when device auth is on');
       }
-      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null, limit: new FrameRateLimit(deps.maxFramesPerSecond), lastNotice: 0 };
+      const conn: Conn = { device, shard: 0, slot: 0, replyId: 0, closed: false, ws: null, dirty: null, order: null, limit: new FrameRateLimit(deps.maxFramesPerSecond), lastNotice: 0, acks: [] };
       res.upgrade(conn, key, protocol, extensions, context);
     },
 
@@ -106,7 +138,7 @@ export function mountIngestSocket(app: uWS.TemplatedApp, deps: IngestSocketDeps)
         const { shard, slot } = core.attach(c.device);
         c.shard = shard;
         c.slot = slot;
-        c.replyId = replies.add(deviceTarget(c, send, metrics));
+        c.replyId = replies.add(deviceTarget(c, send, holdAck, metrics));
         metrics.connections('device', 1);
       } else {
         c.dirty = new Uint8Array(deps.shardCount);
@@ -202,13 +234,16 @@ function seqOf(d: ReturnType<typeof decodeFrame>): number {
   return NaN;
 }
 
-function deviceTarget(c: Conn, send: (c: Conn, msg: object, text: boolean) => void, metrics: EngineMetrics): ReplyTarget {
+function deviceTarget(
+  c: Conn,
+  send: (c: Conn, msg: object, text: boolean) => void,
+  holdAck: (c: Conn, seq: number, accepted: number) => void,
+  metrics: EngineMetrics,
+): ReplyTarget {
   return {
     ack(seq, accepted, text) {
       if (text) return send(c, ackMessage(seq, accepted), text);
-      const ws = c.ws;
-      if (c.closed || ws === null) return;
-      ws.send(encodeAckMsgpack(seq, accepted), true);
+      holdAck(c, seq, accepted);
     },
     error(code, message, seq, index, text) {
       metrics.rejected(code);

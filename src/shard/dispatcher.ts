@@ -31,11 +31,16 @@ export class Dispatcher {
   constructor(private readonly deps: DispatcherDeps) {}
 
   handle(shard: number, result: DrainResult): void {
-    for (const chunk of result.chunks) this.records(shard, new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    const mem = this.deps.shards.memories[shard].buffer as unknown as SharedArrayBuffer;
-    const hdr = new DataView(mem, HEADER_BASE, 1024);
-    const len = Atomics.load(new Int32Array(mem, HEADER_BASE, 64), H_OUT_LEN >> 2);
-    if (len > 0) this.records(shard, new DataView(mem, hdr.getInt32(H_OUT_BASE, true), len));
+    try {
+      for (const chunk of result.chunks) this.records(shard, new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      const mem = this.deps.shards.memories[shard].buffer as unknown as SharedArrayBuffer;
+      const hdr = new DataView(mem, HEADER_BASE, 1024);
+      const len = Atomics.load(new Int32Array(mem, HEADER_BASE, 64), H_OUT_LEN >> 2);
+      if (len > 0) this.records(shard, new DataView(mem, hdr.getInt32(H_OUT_BASE, true), len));
+    } finally {
+      // Targets that hold their sends for one corked write per connection send them now.
+      this.deps.replies.flush();
+    }
     if (this.inputs.length > 0) {
       const inputs = this.inputs;
       this.inputs = [];

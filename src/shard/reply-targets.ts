@@ -12,6 +12,19 @@ export interface ReplyTarget {
 export class ReplyTargets {
   private readonly targets = new Map<number, ReplyTarget>();
   private next = 1;
+  private readonly flushers: Array<() => void> = [];
+
+  /**
+   * `fn` runs after each drain task's replies were handed out, so targets may hold their
+   * sends and write them per connection in one corked syscall.
+   */
+  onFlush(fn: () => void): void {
+    this.flushers.push(fn);
+  }
+
+  flush(): void {
+    for (let i = 0; i < this.flushers.length; i++) this.flushers[i]();
+  }
 
   add(target: ReplyTarget): number {
     let id = this.next;
