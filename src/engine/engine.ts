@@ -173,8 +173,14 @@ export class Engine {
       metrics: this.metrics,
       isKnownDevice: (id) => devicesOpen || this.registry.has(id), // has() decodes nothing: gateways ask per event
       deviceAttached: (id, shard, slot, isNew) => {
+        // HTTP attaches per request: a known slot needs only the open-mode re-registration
+        // after a DELETE, which has() answers without decoding the record.
+        if (!isNew) {
+          if (devicesOpen && !this.registry.has(id)) this.registry.ensure(id);
+          return;
+        }
         const rec = devicesOpen ? this.registry.ensure(id) : this.registry.get(id);
-        if (isNew && rec !== undefined && Object.keys(rec.attrs).length > 0) this.shards.writeControl(shard, RK_ATTRS, slot, Date.now(), attrEntries(id));
+        if (rec !== undefined && Object.keys(rec.attrs).length > 0) this.shards.writeControl(shard, RK_ATTRS, slot, Date.now(), attrEntries(id));
       },
     });
 
