@@ -32,6 +32,7 @@ import { DrainScheduler } from '../shard/drain-scheduler.js';
 import { ProgramBook } from '../shard/program-book.js';
 import { ReplyTargets } from '../shard/reply-targets.js';
 import { ShardSet } from '../shard/shard-set.js';
+import { TaskStatus } from '../shard/task-status.js';
 import type { WorkerData } from '../shard/worker.js';
 import { encodeAttrEntries } from './attr-entries.js';
 import { DeviceBridge } from './device-bridge.js';
@@ -122,15 +123,18 @@ export class Engine {
 
     const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ringBytes: ringBytesFor(cfg.limits.maxFrameBytes), ...this.hooks.shardMemory, shardId: i }).memory);
     this.shards = new ShardSet(memories);
+    const status = new TaskStatus(memories.length);
     this.pool = new Piscina({
       filename: join(packageRoot(), 'dist/src/shard/worker.js'),
       minThreads: cfg.engine.workers,
       maxThreads: cfg.engine.workers,
       idleTimeout: 2 ** 31 - 1,
       // Every shard's task can sit in a worker's queue: the next drain starts without waiting
-      // for the main thread to hand it over (tasks are synchronous, so they still run one by one).
-      concurrentTasksPerWorker: Math.ceil(cfg.engine.shards / cfg.engine.workers),
-      workerData: { memories } satisfies WorkerData,
+      // for the main thread to hand it over (tasks are synchronous, so they still run one by
+      // one). Results taken early through TaskStatus leave their Piscina replies pending for a
+      // while, hence the headroom: a new task must still go to a worker at once.
+      concurrentTasksPerWorker: 1024,
+      workerData: { memories, status: status.buffer } satisfies WorkerData,
     });
     const dispatcher = new Dispatcher({
       shards: this.shards,
@@ -145,7 +149,7 @@ export class Engine {
       this.metrics.eventsIn(result.eventsIn);
       this.pendingReceivedAt = receivedAt;
       dispatcher.handle(shard, result);
-    });
+    }, status);
     this.scheduler.onFailure((shard, err) => this.log(`shard ${shard}: drain failed: ${(err as Error)?.stack ?? String(err)}`));
     this.metrics.setSource({
       eventsApplied: () => this.shards.eventsApplied(),

@@ -73,6 +73,7 @@ export class IngestCore implements EventSink {
   /** Raw frame of a device connection; false when the shard is overloaded (nothing written). */
   deviceFrame(shard: number, slot: number, kind: number, flags: number, reply: number, received: number, bytes: Uint8Array): boolean {
     const shards = this.deps.shards;
+    this.deps.scheduler.poll();
     if (this.draining || !shards.canTake(shard, bytes.byteLength)) return false;
     shards.writeFrame(shard, kind, flags, reply, slot, received, bytes);
     this.deps.scheduler.kick(shard);
@@ -91,6 +92,7 @@ export class IngestCore implements EventSink {
    */
   gatewayFrame(value: unknown, received: number, flags: number, mode: ReplyMode, dirty: Uint8Array | null, reply: (r: FrameReply) => void): boolean {
     const forceReply = mode === REPLY_APPLIED;
+    this.deps.scheduler.poll();
     const w = this.walker;
     const n = w.walk(value, true, received, null);
     if (this.draining) {

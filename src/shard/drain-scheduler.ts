@@ -4,9 +4,15 @@
 import type { Piscina } from 'piscina';
 import type { DrainResult } from './shard-drainer.js';
 import type { ShardSet } from './shard-set.js';
+import type { TaskStatus } from './task-status.js';
 
 export class DrainScheduler {
   private readonly inFlight: boolean[];
+  /** Tasks started and tasks whose results were taken, per shard (a task's ticket is its start count). */
+  private readonly started: number[];
+  private readonly taken: number[];
+  /** Shared completion counters the worker bumps; null: results come only through Piscina. */
+  private readonly status: TaskStatus | null;
   private busyMs = 0;
   private running = 0;
   private idleWaiters: Array<() => void> = [];
@@ -17,8 +23,12 @@ export class DrainScheduler {
     private readonly pool: Piscina,
     private readonly shards: ShardSet,
     private readonly onResult: (shard: number, result: DrainResult) => void,
+    status: TaskStatus | null = null,
   ) {
+    this.status = status;
     this.inFlight = shards.memories.map(() => false);
+    this.started = shards.memories.map(() => 0);
+    this.taken = shards.memories.map(() => 0);
     this.waiting = shards.memories.map(() => []);
   }
 
@@ -31,10 +41,30 @@ export class DrainScheduler {
     if (this.inFlight[shard]) return; // finish() looks at the ring again
     this.inFlight[shard] = true;
     this.running++;
+    const ticket = ++this.started[shard];
     this.pool.run(shard).then(
-      (result: DrainResult) => this.finish(shard, result, null),
-      (err: unknown) => this.finish(shard, null, err),
+      (result: DrainResult) => {
+        if (this.taken[shard] < ticket) this.finish(shard, result, null);
+      },
+      (err: unknown) => {
+        if (this.taken[shard] < ticket) this.finish(shard, null, err);
+      },
     );
+  }
+
+  /**
+   * Takes the results of tasks that finished but whose Piscina reply has not been handled
+   * yet, and starts the next drain at once. Cheap (an atomic load per shard in flight): the
+   * ingress calls it per frame, so under load the worker gets its next task without waiting
+   * for the main thread's event loop to come round.
+   */
+  poll(): void {
+    const status = this.status;
+    if (status === null || this.running === 0) return;
+    for (let s = 0; s < this.inFlight.length; s++) {
+      if (!this.inFlight[s] || status.done(s) < this.started[s] || !status.readable(s)) continue;
+      this.finish(s, status.result(s), null);
+    }
   }
 
   kickAll(): void {
@@ -81,6 +111,7 @@ export class DrainScheduler {
   }
 
   private finish(shard: number, result: DrainResult | null, err: unknown): void {
+    this.taken[shard] = this.started[shard];
     this.inFlight[shard] = false;
     this.running--;
     if (result !== null) {

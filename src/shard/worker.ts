@@ -3,13 +3,18 @@
 import { workerData } from 'piscina';
 import { H_RING_READ, H_RING_WRITE, HEADER_BASE } from '../../assembly/layout.js';
 import { instantiateKernel } from '../kernel/kernel.js';
+import { TaskStatus } from './task-status.js';
 import { ShardDrainer, type DrainResult, type KernelApi } from './shard-drainer.js';
 
 export interface WorkerData {
   memories: WebAssembly.Memory[];
+  /** TaskStatus buffer (src/shard/task-status.ts); optional for callers that only use replies. */
+  status?: SharedArrayBuffer;
 }
 
 const drainers: Array<ShardDrainer | undefined> = [];
+const statusBuffer = (workerData as WorkerData).status;
+const status = statusBuffer === undefined ? null : new TaskStatus(statusBuffer);
 let rings: Int32Array[] | null = null;
 
 /** Whether a shard other than `self` has unread ring records (a drain of it is queued or due). */
@@ -28,5 +33,7 @@ export default function drainShard(shard: number): DrainResult {
     d = new ShardDrainer(memory, instantiateKernel(memory) as unknown as KernelApi, () => othersBusy(shard));
     drainers[shard] = d;
   }
-  return d.drain();
+  const result = d.drain();
+  status?.publish(shard, result);
+  return result;
 }
