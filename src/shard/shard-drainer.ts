@@ -36,16 +36,14 @@ export interface DrainResult {
 
 /**
  * Per-task limits. A task that ends needs the main thread to start the next one, and under
- * a flood the main thread handles finished tasks only once per event-loop turn, which can
- * last hundreds of ms (it reads every socket's backlog in one turn, writing the rings as it
- * goes). So while nothing needs the main thread (no replies, no action records) a task
- * keeps draining, and waiting for the ring to refill, up to LONG_TASK_MS; it yields after
- * MAX_TASK_MS only when another shard has work for this worker. Replies wait for the
- * task's end, so a task with replies or transitions ends after SOON_MS.
+ * a flood the main thread gets to that only between frames it reads (TaskStatus polling) or
+ * once per event-loop turn, which can last hundreds of ms. So while nothing needs the main
+ * thread (no replies, no action records) a task keeps draining up to LONG_TASK_MS, and when
+ * its ring runs dry it waits for refills unless another shard has records for this worker.
+ * Replies wait for the task's end, so a task with replies or transitions ends after SOON_MS.
  */
 const MAX_RECORDS = 1 << 20;
 const MAX_BYTES = 256 << 20;
-const MAX_TASK_MS = 10;
 const LONG_TASK_MS = 100;
 /** Budget of a task whose acks or action records are waiting. */
 const SOON_MS = 1;
@@ -146,8 +144,7 @@ export class ShardDrainer {
    */
   private waitForMore(t0: number, records: number): number {
     if (records === 0 || this.pending.length > 0) return 0;
-    const elapsed = performance.now() - t0;
-    if (elapsed > LONG_TASK_MS || (elapsed > MAX_TASK_MS && this.othersBusy())) return 0;
+    if (performance.now() - t0 > LONG_TASK_MS) return 0;
     this.flush();
     if (this.needsMain() || this.othersBusy()) return 0;
     const w0 = performance.now();
