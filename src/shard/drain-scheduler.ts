@@ -83,6 +83,7 @@ export class DrainScheduler {
         return Promise.reject(e);
       }
     }
+    this.status?.requestYield(shard, true);
     return new Promise<T>((resolve, reject) => {
       this.waiting[shard].push(() => {
         try {
@@ -101,6 +102,7 @@ export class DrainScheduler {
   /** Resolves when no task runs and every ring and control queue is empty. */
   whenIdle(): Promise<void> {
     if (this.isIdle()) return Promise.resolve();
+    for (let s = 0; s < this.inFlight.length; s++) this.status?.requestYield(s, true);
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -113,6 +115,7 @@ export class DrainScheduler {
   private finish(shard: number, result: DrainResult | null, err: unknown): void {
     this.taken[shard] = this.started[shard];
     this.inFlight[shard] = false;
+    if (this.idleWaiters.length === 0) this.status?.requestYield(shard, false);
     this.running--;
     if (result !== null) {
       this.busyMs += result.busyMs;

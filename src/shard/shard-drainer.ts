@@ -76,8 +76,16 @@ export class ShardDrainer {
   private eventsIn = 0;
   private firstReceived = NaN;
 
-  /** `othersBusy`: whether another shard's ring holds records (checked only between batches, never per event). */
-  constructor(private readonly memory: WebAssembly.Memory, private readonly kernel: KernelApi, private readonly othersBusy: () => boolean = () => false) {
+  /**
+   * `othersBusy`: whether another shard's ring holds records or the main thread waits for
+   * this task; `yieldRequested`: only the latter. Both are checked between records, never per event.
+   */
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    private readonly kernel: KernelApi,
+    private readonly othersBusy: () => boolean = () => false,
+    private readonly yieldRequested: () => boolean = () => false,
+  ) {
     this.buffer = memory.buffer as unknown as SharedArrayBuffer;
     this.hdr = new DataView(this.buffer, HEADER_BASE, 1024);
     this.low = new DataView(this.buffer);
@@ -129,7 +137,7 @@ export class ShardDrainer {
   /** Ends a long task: at the budget, or sooner when acks or transitions are waiting for it. */
   private timeUp(elapsed: number): boolean {
     if (elapsed > LONG_TASK_MS) return true;
-    return elapsed > SOON_MS && this.needsMain();
+    return elapsed > SOON_MS && (this.needsMain() || this.yieldRequested());
   }
 
   private needsMain(): boolean {

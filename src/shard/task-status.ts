@@ -8,6 +8,8 @@ import type { DrainResult } from './shard-drainer.js';
 
 const I_DONE = 0;
 const I_SPILLED = 1;
+/** Set by the main thread when it waits for the shard's running task (exclusive access, drain). */
+const I_YIELD = 2;
 const F_RECORDS = 1;
 const F_BUSY = 2;
 const F_EVENTS = 3;
@@ -35,6 +37,16 @@ export class TaskStatus {
     this.f64[f + F_FIRST] = r.firstReceived;
     this.i32[i + I_SPILLED] = r.chunks.length > 0 ? 1 : 0;
     Atomics.add(this.i32, i + I_DONE, 1);
+  }
+
+  /** Main thread: asks the task draining `shard` to end soon (cleared when its result is taken). */
+  requestYield(shard: number, on: boolean): void {
+    Atomics.store(this.i32, shard * (SLOT_BYTES >> 2) + I_YIELD, on ? 1 : 0);
+  }
+
+  /** Worker: whether the main thread waits for this shard's task. */
+  yieldRequested(shard: number): boolean {
+    return Atomics.load(this.i32, shard * (SLOT_BYTES >> 2) + I_YIELD) !== 0;
   }
 
   /** Tasks of `shard` finished so far. */

@@ -17,8 +17,12 @@ const statusBuffer = (workerData as WorkerData).status;
 const status = statusBuffer === undefined ? null : new TaskStatus(statusBuffer);
 let rings: Int32Array[] | null = null;
 
-/** Whether a shard other than `self` has unread ring records (a drain of it is queued or due). */
+/**
+ * Whether the drain of `self` should not wait for refills: another shard has unread ring
+ * records (a drain of it is queued or due), or the main thread waits for this task.
+ */
 function othersBusy(self: number): boolean {
+  if (status !== null && status.yieldRequested(self)) return true;
   rings ??= (workerData as WorkerData).memories.map((m) => new Int32Array(m.buffer as unknown as SharedArrayBuffer, HEADER_BASE, 64));
   for (let s = 0; s < rings.length; s++) {
     if (s !== self && Atomics.load(rings[s], H_RING_WRITE >> 2) !== Atomics.load(rings[s], H_RING_READ >> 2)) return true;
@@ -30,7 +34,7 @@ export default function drainShard(shard: number): DrainResult {
   let d = drainers[shard];
   if (d === undefined) {
     const memory = (workerData as WorkerData).memories[shard];
-    d = new ShardDrainer(memory, instantiateKernel(memory) as unknown as KernelApi, () => othersBusy(shard));
+    d = new ShardDrainer(memory, instantiateKernel(memory) as unknown as KernelApi, () => othersBusy(shard), () => status !== null && status.yieldRequested(shard));
     drainers[shard] = d;
   }
   const result = d.drain();
