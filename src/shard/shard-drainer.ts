@@ -39,12 +39,15 @@ export interface DrainResult {
  * a flood the main thread gets to that only between frames it reads (TaskStatus polling) or
  * once per event-loop turn, which can last hundreds of ms. So while nothing needs the main
  * thread (no replies, no action records) a task keeps draining up to LONG_TASK_MS, and when
- * its ring runs dry it waits for refills unless another shard has records for this worker.
+ * its ring runs dry it waits for refills, unless another shard has records for this worker:
+ * then it yields at once when dry, or after SLICE_MS (their latency is at stake).
  * Replies wait for the task's end, so a task with replies or transitions ends after SOON_MS.
  */
 const MAX_RECORDS = 1 << 20;
 const MAX_BYTES = 256 << 20;
 const LONG_TASK_MS = 100;
+/** A task yields after this long when another shard has records waiting for the worker. */
+const SLICE_MS = 5;
 /** Budget of a task whose acks or action records are waiting. */
 const SOON_MS = 1;
 /** One wait for more records when the ring runs dry. */
@@ -136,7 +139,7 @@ export class ShardDrainer {
 
   /** Ends a long task: at the budget, or sooner when acks or transitions are waiting for it. */
   private timeUp(elapsed: number): boolean {
-    if (elapsed > LONG_TASK_MS) return true;
+    if (elapsed > LONG_TASK_MS || (elapsed > SLICE_MS && this.othersBusy())) return true;
     return elapsed > SOON_MS && (this.needsMain() || this.yieldRequested());
   }
 
