@@ -27,11 +27,12 @@ export interface IngestRun {
 
 export async function measureIngest(run: IngestRun): Promise<IngestMeasurement> {
   const serverCpu: CpuSample[] = [];
-  const simCpu: CpuSample[] = [];
+  // null where the simulator had no sample (not spawned yet, or exited): never another process's.
+  const simCpu: Array<CpuSample | null> = [];
   let simPid = 0;
   const poll = pollCounter(run.metricsUrl, run.counter, 250, () => {
     serverCpu.push(sampleCpu(run.serverPid)!);
-    simCpu.push((simPid && sampleCpu(simPid)) || serverCpu[serverCpu.length - 1]);
+    simCpu.push(simPid ? sampleCpu(simPid) : null);
   });
   const out = await runNode([path.join(DIST, 'bench/lib/simulate-main.js'), ...run.simArgs, '--json'], {
     timeoutMs: 300_000,
@@ -50,8 +51,13 @@ export async function measureIngest(run: IngestRun): Promise<IngestMeasurement> 
   const { rate, from, to } = sustainedRate(scaled, run.warmupMs);
   const ia = samples.findIndex((s) => s.at === from);
   const ib = samples.findIndex((s) => s.at === to);
-  const pick = (arr: CpuSample[], pid: number): CpuSplit | null =>
-    ia >= 0 && ib > ia && arr[ia] && arr[ib] && arr[ia] !== arr[ib] ? cpuSplit(pid, arr[ia], arr[ib]) : null;
+  const pick = (arr: Array<CpuSample | null>, pid: number): CpuSplit | null => {
+    const a = ia >= 0 ? arr[ia] : null;
+    // The simulator may have exited before the window's end: its last sample inside it will do.
+    let b: CpuSample | null = null;
+    for (let i = ib; i > ia && b === null; i--) b = arr[i] ?? null;
+    return a && b ? cpuSplit(pid, a, b) : null;
+  };
   return { rate, sim, simError, serverCpu: pick(serverCpu, run.serverPid), simCpu: simPid ? pick(simCpu, simPid) : null };
 }
 
