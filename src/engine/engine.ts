@@ -1,11 +1,11 @@
 // The Engine: builds the running system from a config, starts it, and drains it on stop.
 // Lifecycle: new → starting → ready → draining → stopped.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type RootDatabase } from 'lmdb';
 import { Piscina } from 'piscina';
 import uWS from 'uWebSockets.js';
-import { NO_SLOT, RK_ATTRS, RK_TICK } from '../../assembly/layout.js';
+import { H_ACTIVE_EPOCH, NO_SLOT, RK_ATTRS, RK_TICK } from '../../assembly/layout.js';
 import { ActionService } from '../actions/action-service.js';
 import type { ActionRecordInput } from '../actions/types.js';
 import type { DamperConfig } from '../config/options.js';
@@ -16,7 +16,7 @@ import { mountIngestSocket, type IngestSockets } from '../ingress/ingest-socket.
 import { makeAuthorize } from '../ingress/auth.js';
 import { mountRulesApi } from '../ingress/rules-api.js';
 import { kernelFor, packageRoot } from '../kernel/kernel.js';
-import { createShardMemory, type ShardMemoryOptions } from '../kernel/memory.js';
+import { createShardMemory, DEFAULT_SHARD_MEMORY_OPTIONS, readLayout, type ShardMemory, type ShardMemoryOptions } from '../kernel/memory.js';
 import { mountDashboard } from '../ops/dashboard.js';
 import { mountDeviceApi } from '../ops/device-api.js';
 import { mountHealth } from '../ops/health.js';
@@ -35,6 +35,7 @@ import { ShardSet } from '../shard/shard-set.js';
 import { TaskStatus } from '../shard/task-status.js';
 import type { WorkerData } from '../shard/worker.js';
 import { encodeAttrEntries } from './attr-entries.js';
+import { readCheckpoint, writeCheckpoint, type CheckpointState } from './checkpoint.js';
 import { DeviceBridge } from './device-bridge.js';
 import { ProgramInstaller } from './program-installer.js';
 import { uwsNativeLoaded } from './uws-native.js';
@@ -73,7 +74,8 @@ export class Engine {
   private listening: Listening | null = null;
   private tickTimer: NodeJS.Timeout | null = null;
   private watcher: RulesWatcher | null = null;
-  private readonly tables = new NameTables();
+  private tables = new NameTables();
+  private installer!: ProgramInstaller;
   private readonly programs = new ProgramBook();
   private readonly replies = new ReplyTargets();
   private appends = new Set<Promise<unknown>>();
@@ -121,8 +123,15 @@ export class Engine {
       onConnections: (d) => this.metrics.connections('actions', d),
     });
 
-    const memories = Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ringBytes: ringBytesFor(cfg.limits.maxFrameBytes), ...this.hooks.shardMemory, shardId: i }).memory);
+    const shardMemories = (): ShardMemory[] => Array.from({ length: cfg.engine.shards }, (_, i) => createShardMemory({ ringBytes: ringBytesFor(cfg.limits.maxFrameBytes), ...this.hooks.shardMemory, shardId: i }));
+    const fresh = shardMemories();
+    const restored = this.restoreCheckpoint(fresh, shardMemories);
+    const memories = fresh.map((m) => m.memory);
     this.shards = new ShardSet(memories);
+    if (restored !== null) {
+      this.shards.restoreSlots(restored.devices);
+      this.tables = new NameTables(restored.tables);
+    }
     const status = new TaskStatus(memories.length);
     this.pool = new Piscina({
       filename: join(packageRoot(), 'dist/src/shard/worker.js'),
@@ -161,6 +170,7 @@ export class Engine {
 
     const attrEntries = (id: string): Uint8Array => encodeAttrEntries(this.registry.get(id)?.attrs ?? {}, this.tables);
     const installer = new ProgramInstaller({ shards: this.shards, scheduler: this.scheduler, programs: this.programs, attrEntries });
+    this.installer = installer;
     this.rules = new RuleManager({ tables: this.tables, install: installer.install, defaultBuckets: cfg.engine.buckets });
     this.devices = new DeviceBridge({
       shards: this.shards,
@@ -211,10 +221,19 @@ export class Engine {
     this.listening = await listenApp(app, cfg.listen.host, cfg.listen.port);
     this.port = this.listening.port;
     // An empty program first, so the kernel always has one and versions start at 1 with the first rules.
-    await installer.install(this.rules.active.spec, null);
+    // A restored program already runs in every shard (same epoch and version): the rules file
+    // then goes through the ordinary replace path against it, so unchanged rules keep state.
+    if (restored !== null) {
+      installer.restore(restored.epoch, restored.rules.spec);
+      this.rules.restore(restored.rules);
+      this.actions.setDefinitions(this.rules.active.actions);
+    } else {
+      await installer.install(this.rules.active.spec, null);
+    }
     if (cfg.rules.file !== '' && existsSync(cfg.rules.file)) {
-      const r = await this.rules.load(cfg.rules.file);
-      if (!r.ok) throw new DamperError('DAMPER_ERR_RULES', `${cfg.rules.file} is invalid:\n${r.errors.join('\n')}`);
+      const unchanged = restored !== null && readFileSync(cfg.rules.file, 'utf8') === restored.rules.yaml;
+      const r = unchanged ? null : await this.rules.load(cfg.rules.file);
+      if (r !== null && !r.ok) throw new DamperError('DAMPER_ERR_RULES', `${cfg.rules.file} is invalid:\n${r.errors.join('\n')}`);
       this.actions.setDefinitions(this.rules.active.actions);
       this.watcher = this.rules.watch(cfg.rules.file, {
         onReload: (version) => {
@@ -251,8 +270,60 @@ export class Engine {
     await this.actions.close();
     await this.registry.flush();
     await this.pool.destroy();
+    if (idle) this.saveCheckpoint();
     await this.root.close();
     this.state = 'stopped';
+  }
+
+  /**
+   * Restores a clean stop's checkpoint into the fresh shard memories, or logs why not and
+   * leaves them fresh (replacing them via `remake` when a copy failed half-way). Either way
+   * the checkpoint is gone afterwards.
+   */
+  private restoreCheckpoint(fresh: ShardMemory[], remake: () => ShardMemory[]): CheckpointState | null {
+    const dir = this.config.data.dir;
+    const out = readCheckpoint(dir, {
+      layouts: fresh.map((m) => m.layout),
+      maximumPages: this.hooks.shardMemory?.maximumPages ?? DEFAULT_SHARD_MEMORY_OPTIONS.maximumPages,
+    });
+    if (out.kind === 'none') return null;
+    if (out.kind === 'rejected') {
+      this.log(`checkpoint: not restored (${out.reason}); starting with empty kernel state`);
+      return null;
+    }
+    try {
+      out.apply(fresh.map((m) => m.memory));
+    } catch (e) {
+      this.log(`checkpoint: not restored (${(e as Error).message}); starting with empty kernel state`);
+      fresh.splice(0, fresh.length, ...remake());
+      return null;
+    }
+    const n = out.state.devices.reduce((a, l) => a + l.length, 0);
+    this.log(`checkpoint: restored ${n} devices in ${fresh.length} shards, rules version ${out.state.rules.version}`);
+    return out.state;
+  }
+
+  /** After the drain, with no worker left: the kernel state for the next start (docs/operations.md). */
+  private saveCheckpoint(): void {
+    const dir = this.config.data.dir;
+    try {
+      const epoch = this.installer.currentEpoch;
+      const entry = this.programs.current();
+      let consistent = entry !== null && entry.epoch === epoch && entry.spec === this.rules.active.spec;
+      for (let s = 0; s < this.shards.count; s++) {
+        if (this.shards.hasWork(s) || this.shards.header(s).getInt32(H_ACTIVE_EPOCH, true) !== epoch) consistent = false;
+      }
+      if (!consistent) {
+        this.log('checkpoint: not written (a rules change or shard work was still in flight); the next start begins empty');
+        return;
+      }
+      const t = this.tables;
+      writeCheckpoint(dir, this.shards.memories, this.shards.memories.map((m) => readLayout(m)), {
+        epoch, rules: this.rules.active, tables: { metrics: t.metrics, attrs: t.attrs, strings: t.strings }, devices: this.shards.slotTable(),
+      });
+    } catch (e) {
+      this.log(`checkpoint: not written (${(e as Error).message}); the next start begins empty`);
+    }
   }
 
   private pendingReceivedAt = NaN;

@@ -26,6 +26,18 @@ export class ProgramInstaller {
 
   constructor(private readonly deps: InstallerDeps) {}
 
+  /** Continues from a restored checkpoint: `spec` is active in every shard under `epoch`. */
+  restore(epoch: number, spec: ProgramSpec): void {
+    this.epoch = epoch;
+    this.attrCount = spec.attrs.length;
+    this.stringCount = spec.strings.length;
+    this.deps.programs.add(epoch, spec);
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
   install = async (spec: ProgramSpec, prev: ProgramSpec | null): Promise<void> => {
     const { shards, scheduler, programs } = this.deps;
     const epoch = ++this.epoch;

@@ -141,3 +141,48 @@ export function readLayout(memory: WebAssembly.Memory): ShardLayout {
     progBase: [i32(L.H_PROG_BASE0), i32(L.H_PROG_BASE1)], progSize: i32(L.H_PROG_SIZE), arenaBase: i32(L.H_ARENA_BASE),
   };
 }
+
+/** A byte range of a shard memory: absolute offset and length. */
+export type MemorySegment = [at: number, len: number];
+
+/**
+ * The parts of a shard memory that hold state across drains (a checkpoint): the header page
+ * (public and kernel-private fields), the active program slot (the kernel's plan and rules
+ * pointers are absolute addresses into it) and the arena up to the kernel's bump pointer.
+ * Ring, batch, scratch and outbox are transient; memory above the arena top is unused.
+ */
+export function stateSegments(memory: WebAssembly.Memory): MemorySegment[] {
+  const l = readLayout(memory);
+  const h = new DataView(memory.buffer, L.HEADER_BASE, L.PAGE);
+  const segs: MemorySegment[] = [[L.HEADER_BASE, L.PAGE]];
+  const active = h.getInt32(L.H_ACTIVE_PROG, true);
+  if (active === 0 || active === 1) segs.push([l.progBase[active], l.progSize]);
+  // K_ARENA_TOP (assembly/kernel/private.ts) is the first kernel-private word; 0 before init().
+  const top = h.getUint32(L.H_KERNEL_PRIVATE, true);
+  if (h.getInt32(L.H_KERNEL_READY, true) === 1 && top > l.arenaBase) {
+    if (top > memory.buffer.byteLength) throw new DamperError(ERR_MEMORY_OPTIONS, `arena top ${top} beyond the memory's ${memory.buffer.byteLength} bytes`);
+    segs.push([l.arenaBase, top - l.arenaBase]);
+  }
+  return segs;
+}
+
+/**
+ * Writes checkpointed segments back into a fresh shard memory of the same layout (growing it
+ * to cover them) and empties its ring and outbox: the kernel continues where it stopped.
+ */
+export function restoreSegments(memory: WebAssembly.Memory, segments: readonly MemorySegment[], bytes: Uint8Array): void {
+  let end = 0;
+  for (const [at, len] of segments) end = Math.max(end, at + len);
+  const have = memory.buffer.byteLength;
+  if (end > have) memory.grow(Math.ceil((end - have) / L.PAGE));
+  const mem = new Uint8Array(memory.buffer);
+  let off = 0;
+  for (const [at, len] of segments) {
+    mem.set(bytes.subarray(off, off + len), at);
+    off += len;
+  }
+  const h = new DataView(memory.buffer, L.HEADER_BASE, L.PAGE);
+  h.setInt32(L.H_RING_WRITE, 0, true);
+  h.setInt32(L.H_RING_READ, 0, true);
+  h.setInt32(L.H_OUT_LEN, 0, true);
+}

@@ -73,6 +73,15 @@ export class RuleManager {
     return this.current.version;
   }
 
+  /**
+   * Starts from a set restored from a checkpoint (its program already runs in the shards and
+   * the name tables hold its names); only before the first accepted set.
+   */
+  restore(active: ActiveRules): void {
+    if (this.current.version !== 0) throw new DamperError('DAMPER_ERR_RULES_RESTORE', 'rules can only be restored before the first set');
+    this.current = active;
+  }
+
   /** Checks a set without installing it or touching the engine's name tables. */
   validate(yaml: string): ValidateResult {
     if (typeof yaml !== 'string') return { ok: false, errors: ['1:1: the rules must be YAML text'] };

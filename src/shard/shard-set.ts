@@ -1,6 +1,7 @@
 // The main thread's side of all shards: their memories, ring producers, device slots and
 // the control records (attributes, removal, ticks, program switches) waiting for room.
 import { H_EVENTS_APPLIED, H_LATE_EVENTS, HEADER_BASE, NO_SLOT } from '../../assembly/layout.js';
+import { DamperError } from '../errors.js';
 import { hashDevice } from './names.js';
 import { RingWriter } from './ring-writer.js';
 
@@ -43,6 +44,20 @@ export class ShardSet {
     list.push(id);
     this.slots.set(id, slot);
     return { slot, isNew: true };
+  }
+
+  /** Device ids by shard and slot (a copy), e.g. for a checkpoint. */
+  slotTable(): string[][] {
+    return this.ids.map((l) => l.slice());
+  }
+
+  /** Takes over a checkpoint's slots (ids[shard][slot]); only before any device was assigned. */
+  restoreSlots(ids: readonly (readonly string[])[]): void {
+    if (this.slots.size > 0 || ids.length !== this.count) throw new DamperError('DAMPER_ERR_STATE', 'restoreSlots needs an empty set of the same shard count');
+    ids.forEach((list, s) => list.forEach((id, slot) => {
+      this.ids[s].push(id);
+      this.slots.set(id, slot);
+    }));
   }
 
   deviceId(shard: number, slot: number): string | undefined {
