@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { IngestClient, startEngine, startEngineProcess, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, startEngineProcess, until, type InProcessEngine } from './helpers/index.js';
 
 const RULES = `
 rules:
@@ -45,8 +45,13 @@ const view = async (e: InProcessEngine, id: string): Promise<View> => {
   const b = (await res.json()) as View;
   return { clock: b.clock, features: b.features, rules: b.rules };
 };
-const actions = async (e: InProcessEngine): Promise<ActionRec[]> =>
-  ((await (await fetch(`${e.url}/v1/actions?from=0`)).json()) as { records: ActionRec[] }).records.map(({ seq, rule, device, state }) => ({ seq, rule, device, state }));
+/** The action log once it holds at least `atLeast` records: an ack means applied, and the
+ *  transition's record is appended durably (asynchronously) after that. */
+const actions = (e: InProcessEngine, atLeast = 0): Promise<ActionRec[]> =>
+  until(async () => {
+    const recs = ((await (await fetch(`${e.url}/v1/actions?from=0`)).json()) as { records: ActionRec[] }).records;
+    return recs.length >= atLeast ? recs.map(({ seq, rule, device, state }) => ({ seq, rule, device, state })) : undefined;
+  });
 const send = async (e: InProcessEngine, id: string, events: unknown[]): Promise<void> => {
   const c = await IngestClient.connect(e.wsUrl, `device=${id}`);
   expect(await c.request(events)).toHaveProperty('ack');
@@ -71,7 +76,7 @@ describe('kernel state survives a clean restart', () => {
     const cool = await view(a, 'dev-cool');
     expect(cool.rules).toEqual({ 'too-hot': 'idle', 'hot-long': 'idle' });
     const version = a.engine.rules.version;
-    expect(await actions(a)).toEqual([{ seq: 1, rule: 'too-hot', device: 'dev-hot', state: 'fired' }]);
+    expect(await actions(a, 1)).toEqual([{ seq: 1, rule: 'too-hot', device: 'dev-hot', state: 'fired' }]);
     await a.stop();
     expect(existsSync(join(dataDir, 'checkpoint', 'manifest.json'))).toBe(true);
 
@@ -88,7 +93,7 @@ describe('kernel state survives a clean restart', () => {
     expect(await actions(b)).toHaveLength(1); // still firing: no second `fired`
     await send(b, 'dev-hot', [{ m: 'temperature', v: 0, t: T + 2000 }, { m: 'temperature', v: 0, t: T + 3000 }]);
     expect((await view(b, 'dev-hot')).rules).toEqual({ 'too-hot': 'idle', 'hot-long': 'idle' });
-    expect(await actions(b)).toEqual([
+    expect(await actions(b, 2)).toEqual([
       { seq: 1, rule: 'too-hot', device: 'dev-hot', state: 'fired' },
       { seq: 2, rule: 'too-hot', device: 'dev-hot', state: 'cleared' },
     ]);
@@ -106,7 +111,7 @@ describe('kernel state survives a clean restart', () => {
     expect(v.rules.cold).toBe('idle');
     expect(v.clock).toBe(T + 4000);
     await send(c, 'dev-hot', [{ m: 'temperature', v: 600, t: T + 5000 }]);
-    expect((await actions(c)).map((r) => `${r.seq} ${r.rule} ${r.state}`)).toEqual(['1 too-hot fired', '2 too-hot cleared', '3 too-hot fired']);
+    expect((await actions(c, 3)).map((r) => `${r.seq} ${r.rule} ${r.state}`)).toEqual(['1 too-hot fired', '2 too-hot cleared', '3 too-hot fired']);
     await c.stop();
 
     // a checkpoint from another shard count is ignored: one clear line, empty state
@@ -156,7 +161,7 @@ describe('SIGTERM writes the checkpoint', () => {
     const e = await startEngine({ rulesFile: p.rulesFile, dataDir, flags: { shards: 2 } });
     try {
       expect(await view(e, 'dev-p')).toEqual({ clock: T, features: { 'avg(temperature, 1m)': 99 }, rules: { 'too-hot': 'firing', 'hot-long': 'pending' } });
-      expect(await actions(e)).toEqual([{ seq: 1, rule: 'too-hot', device: 'dev-p', state: 'fired' }]);
+      expect(await actions(e, 1)).toEqual([{ seq: 1, rule: 'too-hot', device: 'dev-p', state: 'fired' }]);
     } finally {
       await e.stop();
     }

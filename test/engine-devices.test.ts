@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
 
 const RULES = `
 rules:
@@ -46,7 +46,11 @@ describe('device API round trip with live kernel state', () => {
     d = await get('dev-1');
     expect(d.body?.rules).toEqual({});
 
-    const recs = ((await (await fetch(`${e.url}/v1/actions?from=0`)).json()) as { records: Array<{ device: string; state: string; values: Record<string, number>; attrs: Record<string, unknown> }> }).records.filter((r) => r.device === 'dev-1');
+    // Acks mean applied; records are appended durably after that.
+    const recs = await until(async () => {
+      const r = ((await (await fetch(`${e.url}/v1/actions?from=0`)).json()) as { records: Array<{ device: string; state: string; values: Record<string, number>; attrs: Record<string, unknown> }> }).records.filter((x) => x.device === 'dev-1');
+      return r.length >= 2 ? r : undefined;
+    });
     expect(recs.map((r) => r.state)).toEqual(['fired', 'cleared']);
     expect(recs[0].values).toEqual({ 'last(t)': 60, 'device.setpoint': 50 });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
 
 const RULES = `
 rules:
@@ -42,7 +42,11 @@ describe('device connection frame shapes', () => {
     const dev = (await (await fetch(`${e.url}/v1/devices/shape-1`)).json()) as { clock: number; rules: Record<string, string> };
     expect(dev.clock).toBe(t + 7);
     expect(dev.rules.hot).toBe('firing');
-    const recs = (await actions()).filter((r) => r.device === 'shape-1');
+    // The ack means applied; the record is appended durably after that.
+    const recs = await until(async () => {
+      const r = (await actions()).filter((x) => x.device === 'shape-1');
+      return r.length > 0 ? r : undefined;
+    });
     expect(recs.map((r) => r.state)).toEqual(['fired']);
     expect(recs[0].ts).toBe(t + 7);
     c.close();

@@ -4,7 +4,7 @@
 // versions rise by one per accepted set, and no event is lost.
 import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestClient, type InProcessEngine, startEngine } from './helpers/index.js';
+import { IngestClient, type InProcessEngine, startEngine, until } from './helpers/index.js';
 
 const V1 = `rules:
   - id: hot
@@ -117,7 +117,11 @@ describe('hot reload while events flow', () => {
     expect((await metric('damper_events_applied_total')) - applied0).toBe(sent);
     expect(await metric('damper_rules_version')).toBe(3);
 
-    const recs = (await records()).filter((r) => DEVICES.includes(r.device));
+    // Acks mean applied; records are appended durably after that: wait for the last ones.
+    const recs = await until(async () => {
+      const r = (await records()).filter((x) => DEVICES.includes(x.device));
+      return r.filter((x) => x.rule === 'spike' && x.version === 3).length >= DEVICES.length ? r : undefined;
+    });
     for (const d of DEVICES) {
       const mine = recs.filter((r) => r.device === d).map((r) => `${r.rule} ${r.state} v${r.version}`);
       // hot fired once under v1 and, kept across both reloads, never again; spike restarted
