@@ -39,7 +39,11 @@ const stepArb = fc.record({
     { weight: 1, arbitrary: fc.integer({ min: 30_000, max: 5_000_000 }) },
   ),
   v: fc.integer({ min: -1000, max: 1000 }),
-  frac: fc.constantFrom(0, 0, 0, 0.25, 0.999), // sub-millisecond timestamps now and then
+  // Sub-millisecond timestamps now and then, never closer than 0.25 ms to another one.
+  // Known limit (docs/kernel.md, "Numerics"): with 0.999 here, fast-check found (seed
+  // 64906978) three points at 0, -0.001 and +10 ms whose quadratic fit is so ill-conditioned
+  // that kernel (2.3e-6) and reference (5.1e-6) both miss the exact deriv2 by more than 1e-6.
+  frac: fc.constantFrom(0, 0, 0, 0.25, 0.75),
 });
 const streamArb = fc.record({
   start: fc.integer({ min: 0, max: 100_000_000 }),
