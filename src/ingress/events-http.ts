@@ -6,28 +6,16 @@
 // waits until the kernel applied the events instead (no pipelining on that connection).
 import type uWS from 'uWebSockets.js';
 import { RF_HTTP, RK_FRAME_JSON, RK_FRAME_MSGPACK } from '../../assembly/layout.js';
-import type { EngineMetrics } from '../ops/metrics.js';
 import { isDeviceId } from '../shard/names.js';
-import type { ReplyTargets } from '../shard/reply-targets.js';
 import { RF_TEXT } from '../shard/ring-flags.js';
 import { HTTP_STATUS, WIRE_CODES, type WireCode } from '../shard/wire-errors.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
+import type { IngressEndpointDeps } from './endpoint-deps.js';
 import { BodyValidator } from './body-validator.js';
-import { decodeFrame, REPLY_APPLIED, REPLY_QUEUED, type IngestCore } from './ingest-core.js';
+import { decodeFrame, REPLY_APPLIED, REPLY_QUEUED } from './ingest-core.js';
 import { KeyedRateLimit } from './rate-limit.js';
 
-export interface EventsHttpDeps {
-  core: IngestCore;
-  replies: ReplyTargets;
-  metrics: EngineMetrics;
-  maxFrameBytes: number;
-  /** Per device (`?device`) or client address; 0: unlimited. */
-  maxFramesPerSecond: number;
-  devicesMode: 'open' | 'token';
-  adminToken: string;
-  checkDeviceToken(id: string, token: string | undefined): boolean;
-  accepting(): boolean;
-}
+export type EventsHttpDeps = IngressEndpointDeps;
 
 export function mountEventsHttp(app: uWS.TemplatedApp, deps: EventsHttpDeps): void {
   const { core, replies, metrics, maxFrameBytes } = deps;

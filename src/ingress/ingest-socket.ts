@@ -7,26 +7,16 @@ import type { EngineMetrics } from '../ops/metrics.js';
 import { MetricTable } from '../shard/metric-table.js';
 import { MsgpackFrameReader } from '../shard/msgpack-frame-reader.js';
 import { isDeviceId } from '../shard/names.js';
-import type { ReplyTarget, ReplyTargets } from '../shard/reply-targets.js';
+import type { ReplyTarget } from '../shard/reply-targets.js';
 import { RF_TEXT } from '../shard/ring-flags.js';
 import { decodeQuery, requestToken, sameToken } from './auth.js';
-import { decodeFrame, REPLY_WHEN_ACKED, type FrameReply, type IngestCore } from './ingest-core.js';
+import type { IngressEndpointDeps } from './endpoint-deps.js';
+import { decodeFrame, REPLY_WHEN_ACKED, type FrameReply } from './ingest-core.js';
 import { OrderedReplies } from './ordered-replies.js';
 import { FrameRateLimit } from './rate-limit.js';
 import { ackMessage, encodeAckMsgpack, encodeReply, errorMessage } from './reply-encoding.js';
 
-export interface IngestSocketDeps {
-  core: IngestCore;
-  replies: ReplyTargets;
-  metrics: EngineMetrics;
-  maxFrameBytes: number;
-  /** 0: unlimited. */
-  maxFramesPerSecond: number;
-  devicesMode: 'open' | 'token';
-  adminToken: string;
-  checkDeviceToken(id: string, token: string | undefined): boolean;
-  /** False while starting or draining: upgrades get 503. */
-  accepting(): boolean;
+export interface IngestSocketDeps extends IngressEndpointDeps {
   shardCount: number;
 }
 
