@@ -50,7 +50,7 @@ export function tick(fromSlot: i32, nowMs: f64): i32 {
     const tau = load<f64>(d + D_TAU);
     // rule time on a tick is max(τ, now) (docs/internals.md)
     const ts = tau > nowMs ? tau : nowMs;
-    rulesEvaluate(rules, epoch, <u32>slot, d + ruleOff, ts, tau, nowMs, true);
+    rulesEvaluate(rules, epoch, <u32>slot, d, d + ruleOff, ts, tau, nowMs, true);
     countTransitions(before);
   }
   return limit;
@@ -82,7 +82,7 @@ export function ruleState(slot: u32, rule: i32): i32 {
   const rules = <usize>load<u32>(K_RULES);
   const d = deviceAt(slot);
   if (rules == 0 || d == 0 || (load<u32>(d + D_FLAGS) & DF_EXISTS) == 0) return -1;
-  return rulesState(rules, slot, d + <usize>load<u32>(K_RULE_OFF), rule);
+  return rulesState(rules, d, d + <usize>load<u32>(K_RULE_OFF), rule);
 }
 
 export function deviceClock(slot: u32): f64 {

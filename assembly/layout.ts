@@ -170,8 +170,14 @@ export const PG_BLOCK_OFF = 40; //        u8[8] block offsets inside a record
 export const PG_PREV_BLOCK_OFF = 48; //   u8[8] the same in the previous layout
 export const PG_INV_BUCKET_MS = 56; //    f64  1 / B: bucket ids by multiply and correct, no division
 export const PG_INV_NB = 64; //           f64  1 / nb: ring slots likewise
-export const PG_CACHE_OFF = 72; //        u32  window cache record (PG_REC_BYTES) offset in the device block
+export const PG_CACHE_OFF = 72; //        u32  window cache record offset in the device block (PG_REC_BYTES, then a 16-byte trailer)
+export const PG_FLAGS = 76; //            u32  GF_*
 export const PG_BYTES = 80;
+
+// Group flags (window cache, assembly/kernel/window-cache.ts)
+export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)
+export const GF_READS_MIN = 2; //         a feature of the program reads the group's min
+export const GF_READS_MAX = 4; //         … its max
 
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age

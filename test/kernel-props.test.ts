@@ -139,3 +139,88 @@ describe('kernel features equal the reference (property)', () => {
     );
   });
 });
+
+/**
+ * Groups whose window cache slides (count, sum, avg, min, max, delta, rate; nb ≤ 64): a
+ * bucket leaving the window is taken back out of the cached merge instead of rescanning.
+ * Windows of 1, 3, 10, 64 and 70 buckets (70: too wide to slide, refilled instead), groups
+ * reading only max or only min, and queries after every event or after runs of events.
+ */
+function slidingFeatures(): FeatureSpec[] {
+  const fs: FeatureSpec[] = [];
+  for (const fn of [FeatureFn.Count, FeatureFn.Sum, FeatureFn.Avg, FeatureFn.Min, FeatureFn.Max, FeatureFn.Delta, FeatureFn.Rate]) {
+    fs.push(feat(fn, 0, METRICS, 10_000, 1000));
+  }
+  fs.push(feat(FeatureFn.Max, 0, METRICS, 3000, 1000));
+  fs.push(feat(FeatureFn.Min, 0, METRICS, 4000, 1000));
+  fs.push(feat(FeatureFn.Avg, 1, METRICS, 6000, 2000), feat(FeatureFn.Max, 1, METRICS, 6000, 2000));
+  fs.push(feat(FeatureFn.Sum, 1, METRICS, 64_000, 1000), feat(FeatureFn.Min, 1, METRICS, 64_000, 1000));
+  fs.push(feat(FeatureFn.Count, 1, METRICS, 1000, 1000));
+  fs.push(feat(FeatureFn.Avg, 2, METRICS, 70_000, 1000), feat(FeatureFn.Delta, 2, METRICS, 5000, 1000));
+  return fs;
+}
+
+describe('the sliding window cache equals the reference (property)', () => {
+  const features = slidingFeatures();
+  const spec = programSpec(METRICS, features);
+
+  it('queried after every event or after runs of 2–9 events', () => {
+    fc.assert(
+      fc.property(streamArb, fc.integer({ min: 1, max: 9 }), ({ start, scale, steps }, every) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        const events = toEvents(start, scale, steps);
+        events.forEach((e, i) => {
+          const now = 1000 + i * 7;
+          h.apply([e], now);
+          ref.apply(e[0], e[1], e[2], e[3], now);
+          if (i % every === 0 || i === events.length - 1) check(h, ref, features, scale, now + 3, `event ${i}`, ['cached']);
+        });
+        expect(h.counters().lateEvents).toBe(ref.lateEvents());
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('monotone runs (a cooling house): the window max leaves with almost every bucket', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.array(fc.integer({ min: 200, max: 2500 }), { minLength: 5, maxLength: 80 }), fc.boolean(), (start, gaps, down) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        let t = T0 + start;
+        gaps.forEach((dt, i) => {
+          t += dt;
+          const v = down ? 1000 - i * 3 : i * 3;
+          h.apply([[0, i % 5 === 4 ? 1 : 0, t, v]], 10);
+          ref.apply(0, i % 5 === 4 ? 1 : 0, t, v, 10);
+          check(h, ref, features, 1, 10, `event ${i}`, ['cached']);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('the sliding cache keeps sums exact when large values leave', () => {
+  it('1e17 + 3 rounds to 1e17 in the cache; once 1e17 leaves, the sum is 3 + 4, not 4', () => {
+    const features = [feat(FeatureFn.Sum, 0, METRICS, 10_000, 1000), feat(FeatureFn.Avg, 0, METRICS, 10_000, 1000)];
+    const h = new KernelHarness(programSpec(METRICS, features));
+    const t = T0 - (T0 % 1000);
+    h.apply([[0, 0, t, 1e17], [0, 0, t + 1000, 3]]);
+    expect(h.cached(0, 0)).toBe(1e17); // the scan gives the same rounded sum
+    h.apply([[0, 0, t + 10_500, 4]]); // bucket t leaves the window
+    expect(h.cached(0, 0)).toBe(7);
+    expect(h.cached(0, 1)).toBe(3.5);
+    expect(h.value(0, 0)).toBe(7);
+  });
+
+  it('a cancelling window (+x, −x) answers like the scan on every query', () => {
+    const features = [feat(FeatureFn.Sum, 0, METRICS, 4000, 1000)];
+    const h = new KernelHarness(programSpec(METRICS, features));
+    const t = T0 - (T0 % 1000);
+    for (let i = 0; i < 40; i++) {
+      h.apply([[0, 0, t + i * 700, i % 2 === 0 ? 1e10 + i : -1e10]]);
+      expect(h.cached(0, 0), `event ${i}`).toBe(h.value(0, 0));
+    }
+  });
+});

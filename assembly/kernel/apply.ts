@@ -96,7 +96,7 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     applied += 1;
     if (rules != 0) {
       const before = load<i32>(HEADER_BASE + H_OUT_LEN);
-      rulesEvaluate(rules, epoch, slot, d + ruleOff, ts, tau, nowMs, false);
+      rulesEvaluate(rules, epoch, slot, d, d + ruleOff, ts, tau, nowMs, false);
       countTransitions(before);
     }
   }

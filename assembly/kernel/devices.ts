@@ -85,9 +85,9 @@ export function setDeviceAttrs(d: usize, ptr: usize, n: u32): void {
   store<u32>(d + D_ATTR_N, n);
 }
 
-/** Attribute entry of the device, 0 when absent. */
-export function findAttr(slot: u32, attr: u32): usize {
-  const d = deviceAt(slot);
+/** Attribute entry of device block `d` (0: none), 0 when absent. */
+@inline
+function findAttrIn(d: usize, attr: u32): usize {
   if (d == 0) return 0;
   let e = <usize>load<u32>(d + D_ATTR_PTR);
   const end = e + <usize>load<u32>(d + D_ATTR_N) * ATTR_ENTRY_BYTES;
@@ -97,14 +97,14 @@ export function findAttr(slot: u32, attr: u32): usize {
   return 0;
 }
 
-export function deviceAttrValue(slot: u32, attr: u32): f64 {
-  const e = findAttr(slot, attr);
+export function attrValueIn(d: usize, attr: u32): f64 {
+  const e = findAttrIn(d, attr);
   if (e == 0 || load<u32>(e + AE_KIND) != ATTR_NUMBER) return NaN;
   return load<f64>(e + AE_VALUE);
 }
 
-export function deviceAttrMatches(slot: u32, attr: u32, kind: u32, value: f64): bool {
-  const e = findAttr(slot, attr);
+export function attrMatchesIn(d: usize, attr: u32, kind: u32, value: f64): bool {
+  const e = findAttrIn(d, attr);
   if (e == 0) return false;
   return load<u32>(e + AE_KIND) == kind && load<f64>(e + AE_VALUE) == value;
 }

@@ -6,6 +6,7 @@ import {
   GROUP_HEADER_BYTES,
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
+import { cacheAdded, slideCache } from './window-cache';
 
 export const ID_TAG: i64 = i64.MIN_VALUE;
 
@@ -44,6 +45,17 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   // only an event older than τ can be late
   if (ts < tau && idf < floorDiv(tau, bucketMs, invB) - nbf + 1) return true;
   const id = <i64>idf;
+  // The window cache (window-cache.ts), once a rule query filled it, follows the events; when
+  // τ has moved to a later bucket it slides first, since this event may reuse the ring slot
+  // of a bucket that leaves the window. Without rules this is one load.
+  const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
+  const key = load<i64>(cache);
+  let hi: f64 = 0;
+  let cacheLive = false;
+  if (key != 0) {
+    hi = ts < tau ? floorDiv(tau, bucketMs, invB) : idf;
+    cacheLive = (key ^ ID_TAG) == <i64>hi || slideCache(g, d, cache, key ^ ID_TAG, <i64>hi);
+  }
   const mask = load<u32>(g + PG_MASK);
   const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
   const base = d + <usize>load<u32>(g + PG_STATE_OFF);
@@ -57,13 +69,9 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   // seconds from the bucket start: ts − start is exact; × 0.001 instead of a division
   const tb = (ts - start) * 0.001;
   addEvent(g, mask, rec, ts, tb, v);
-  // the window cache (window-cache.ts), once a rule query filled it, follows in-window events
-  // while τ stays in the bucket it was filled for; without rules this is one load
-  const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
-  const key = load<i64>(cache);
-  if (key != 0) {
-    const hi = floorDiv(tau, bucketMs, invB);
-    if ((key ^ ID_TAG) == <i64>hi) addEvent(g, mask, cache, ts, ((idf - hi + nbf - 1) * bucketMs) / 1000 + tb, v);
+  if (cacheLive) {
+    addEvent(g, mask, cache, ts, ((idf - hi + nbf - 1) * bucketMs) / 1000 + tb, v);
+    cacheAdded(g, mask, cache, rec, <u64>r);
   }
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);

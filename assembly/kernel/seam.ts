@@ -1,7 +1,7 @@
 // What the rule VM (assembly/rules) calls back: feature values, device attributes and the
 // outbox. Kept apart from index.ts so the VM can import it without an import cycle.
 import { D_FLAGS, D_TAU, DF_CLOCK, PF_FN, PF_GROUP, NO_PREV, PL_N_FEATURES } from '../layout';
-import { deviceAt, deviceAttrValue, deviceAttrMatches } from './devices';
+import { deviceAt, attrValueIn, attrMatchesIn } from './devices';
 import { FN_COUNT, FN_SUM, FN_RATE } from './fns';
 import { reserveOutbox } from './outbox';
 import { planFeature, planGroup } from './plan';
@@ -21,6 +21,19 @@ export function featureValue(slot: u32, feature: i32, nowMs: f64): f64 {
  */
 export function queryFeature(slot: u32, feature: i32, nowMs: f64): f64 {
   return feature_(slot, feature, nowMs, true);
+}
+
+/**
+ * queryFeature for the rule VM, which already holds the device block `d` of a device with a
+ * clock (it evaluates only after an event or, on ticks, for devices that sent one).
+ */
+export function queryDeviceFeature(d: usize, feature: u32, nowMs: f64): f64 {
+  const plan = <usize>load<u32>(K_PLAN);
+  if (feature >= load<u32>(plan + PL_N_FEATURES)) return NaN;
+  const f = planFeature(plan, feature);
+  const group = load<u32>(f + PF_GROUP);
+  if (group == NO_PREV) return scalarValue(f, d, nowMs);
+  return cachedWindowValue(load<u32>(f + PF_FN), planGroup(plan, group), d, load<f64>(d + D_TAU));
 }
 
 // @ts-ignore: decorator
@@ -43,12 +56,22 @@ function feature_(slot: u32, feature: i32, nowMs: f64, cached: bool): f64 {
 
 /** Numeric attribute of the device; NaN when absent or a string. */
 export function deviceAttr(slot: u32, attr: u32): f64 {
-  return deviceAttrValue(slot, attr);
+  return attrValueIn(deviceAt(slot), attr);
 }
 
 /** True when the device's attribute has this kind (ATTR_*) and value (number or string id). */
 export function deviceAttrIs(slot: u32, attr: u32, kind: u32, value: f64): bool {
-  return deviceAttrMatches(slot, attr, kind, value);
+  return attrMatchesIn(deviceAt(slot), attr, kind, value);
+}
+
+/** deviceAttr for the rule VM, from the device block `d`. */
+export function attrOf(d: usize, attr: u32): f64 {
+  return attrValueIn(d, attr);
+}
+
+/** deviceAttrIs for the rule VM, from the device block `d`. */
+export function attrIsOf(d: usize, attr: u32, kind: u32, value: f64): bool {
+  return attrMatchesIn(d, attr, kind, value);
 }
 
 /** Reserves bytes at the end of the outbox for a record; 0 when they do not fit. */

@@ -1,16 +1,20 @@
 // Window cache: per (device, group) one record near the device header holding the merge of the
 // whole window, in the bucket record's own block formats, tagged with the window's last
-// bucket floor(τ/B) instead of a bucket id. A rule's query fills it by one scan of the ring
-// (every block of the group at once, so avg and max of one window cost one walk); while τ
-// stays in that bucket, updateGroup adds each new in-window event to it (groups.ts), so the
-// next query is a few loads. When τ moves to a new bucket the tag no longer matches and the
-// next query scans again; late events never touch it. Only the draining task writes it:
-// queryFeature fills it, featureValue (other threads may call it) only scans (query.ts).
+// bucket floor(τ/B) instead of a bucket id, followed by an f64 bound on how far its sum may
+// have drifted from what a scan gives. A rule's query fills it by one scan of the ring (every
+// block of the group at once, so avg and max of one window cost one walk); updateGroup adds
+// each new in-window event to it (groups.ts). When τ moves to a later bucket the cache
+// *slides* (slideCache): the buckets that leave the window are taken back out of it, exactly
+// for counts, with a tracked rounding bound for sums, and by a check for min/max/first/last
+// (a bucket holding the cached extreme cannot be taken out: the cache is dropped and the
+// next query scans). Groups with moments or fits (stddev, deriv, deriv2) never slide. Late
+// events never touch it. Only the draining task writes it: queryFeature fills it,
+// featureValue (other threads may call it) only scans (query.ts).
 // Inside the cache record, LSQ times are seconds from the window start (as the scan merges
 // them), and the LSQ2 min ts / max ts / mid flag describe the whole window, so the flag
 // means "at least 3 distinct timestamps".
 import {
-  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF,
+  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
@@ -38,11 +42,18 @@ export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
   // rate fits depend on which buckets are complete, not on a window merge: always scanned
   if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
   const c = cacheOf(g, d);
-  if (load<i64>(c) != (hi ^ ID_TAG)) fill(g, d, c, lo, hi, bucketMs);
+  const key = load<i64>(c);
+  if (key != (hi ^ ID_TAG) && (key == 0 || !slideCache(g, d, c, key ^ ID_TAG, hi))) fill(g, d, c, lo, hi, bucketMs);
   if (fn == FN_COUNT) return load<f64>(c + blockOff(g, BLK_CNT));
   if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / (<f64>nb * bucketMs / 1000);
-  if (fn == FN_SUM) return load<f64>(c + blockOff(g, BLK_SUM) + 8);
-  if (fn == FN_AVG) { const p = c + blockOff(g, BLK_SUM); return load<f64>(p + 8) / load<f64>(p); }
+  if (fn == FN_SUM || fn == FN_AVG) {
+    const p = c + blockOff(g, BLK_SUM);
+    // slides and adds may have drifted the sum from the scan's: past the bound, scan again
+    // (a drift ≤ 0 marks a record exactly as the scan gives it, whatever its rounding)
+    const drift = load<f64>(c + <usize>load<u32>(g + PG_REC_BYTES) + CT_DRIFT);
+    if (drift > 0 && drift > Math.abs(load<f64>(p + 8)) * SUM_DRIFT_LIMIT) fill(g, d, c, lo, hi, bucketMs);
+    return fn == FN_SUM ? load<f64>(p + 8) : load<f64>(p + 8) / load<f64>(p);
+  }
   if (fn == FN_MIN || fn == FN_MAX) {
     const m = load<f64>(c + blockOff(g, BLK_MINMAX) + (fn == FN_MAX ? 8 : 0));
     return m == Infinity || m == -Infinity ? NaN : m;
@@ -84,11 +95,21 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   // the moment blocks merge in a second pass, which keeps this loop small
   let cnt: f64 = 0, n: f64 = 0, sum: f64 = 0, mn: f64 = Infinity, mx: f64 = -Infinity;
   let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
-  for (let k = lo; k <= hi; k++) {
-    const r = recordIn(ring, rb, nb, s0, lo, k);
-    if (r == 0) continue;
+  // drift: the sum's own rounding, so that taking a large bucket back out later cannot leave
+  // an error that is large next to what remains (1e17 + 3 rounds to 1e17)
+  let occ: u64 = 0, drift: f64 = 0;
+  let s = s0;
+  for (let k = lo; k <= hi; k++, s++) {
+    if (s == nb) s = 0;
+    const r = ring + <usize>s * rb;
+    if ((load<i64>(r) ^ ID_TAG) != k) continue;
+    occ |= <u64>1 << <u64>s;
     if (hasCnt) cnt += load<f64>(r + oCnt);
-    if (hasSum) { n += load<f64>(r + oSum); sum += load<f64>(r + oSum + 8); }
+    if (hasSum) {
+      n += load<f64>(r + oSum);
+      sum += load<f64>(r + oSum + 8);
+      drift += Math.abs(sum) * ROUNDING;
+    }
     if (hasMinMax) {
       const a = load<f64>(r + oMm), b = load<f64>(r + oMm + 8);
       if (a < mn) mn = a;
@@ -105,7 +126,134 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
   if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
   if ((mask & ((1 << BLK_MOM) | (1 << BLK_LSQ) | (1 << BLK_LSQ2))) != 0) fillMoments(g, mask, ring, rb, nb, s0, c, lo, hi, bucketMs);
+  store<f64>(c + rb + CT_DRIFT, -drift);
+  store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
   store<i64>(c, hi ^ ID_TAG);
+}
+
+// The cache record's trailer (encode-plan.ts reserves it after the record's PG_REC_BYTES).
+/**
+ * f64: bound on how far the cached sum may be from the exact sum of the window's bucket
+ * sums; a fill stores it negated (the record is then exactly what a scan gives), the first
+ * change makes it positive.
+ */
+const CT_DRIFT: usize = 0;
+/** u64: bit s set when ring slot s holds a bucket of the cached window (groups with nb ≤ 64). */
+const CT_OCCUPIED: usize = 8;
+
+/** Rounding of one f64 addition or subtraction: at most half an ulp of its result (2^-53 |r|); twice that for margin. */
+const ROUNDING: f64 = 2.220446049250313e-16;
+/** Drift of a cached sum beyond which a query scans again: 2^-33 ≈ 1.2e-10 of the sum, inside SPEC §4.2's 1e-9. */
+const SUM_DRIFT_LIMIT: f64 = 1.1641532182693481e-10;
+
+/**
+ * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
+ * the cache `c`: the slot now holds a bucket of the window, and the sum's rounding (the
+ * bucket's own too: that sum is what a slide later takes back out) counts in the drift.
+ */
+@inline
+export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64): void {
+  const t = c + <usize>load<u32>(g + PG_REC_BYTES);
+  store<u64>(t + CT_OCCUPIED, load<u64>(t + CT_OCCUPIED) | (<u64>1 << slot));
+  if ((mask & (1 << BLK_SUM)) != 0) {
+    const o = blockOff(g, BLK_SUM) + 8;
+    store<f64>(t + CT_DRIFT, Math.abs(load<f64>(t + CT_DRIFT)) + (Math.abs(load<f64>(c + o)) + Math.abs(load<f64>(rec + o))) * ROUNDING);
+  }
+}
+
+/** Bits first … first + m − 1 (mod nb) of a ring of nb ≤ 64 slots; m < nb. */
+@inline
+function slotRange(first: i64, m: i64, nb: i64): u64 {
+  if (first + m <= nb) return ((<u64>1 << <u64>m) - 1) << <u64>first;
+  return (((<u64>1 << <u64>(nb - first)) - 1) << <u64>first) | ((<u64>1 << <u64>(first + m - nb)) - 1);
+}
+
+/**
+ * Moves cache record `c`, tagged for window end `from`, to window end `to` > `from`: the
+ * buckets from − nb + 1 … to − nb leave the window (only the occupied ones are read); no
+ * later bucket holds events yet (every ring write goes through updateGroup, which slides
+ * first). Counts and sums are taken back out (sums with their rounding in the drift bound);
+ * when a leaving bucket held a cached extreme (min/max the program reads, first, last), the
+ * extremes are merged again from the occupied buckets that stay. Returns false, with the
+ * cache dropped (tag 0), for groups that cannot slide (moments, fits, nb > 64).
+ */
+export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bool {
+  const flags = load<u32>(g + PG_FLAGS);
+  if ((flags & GF_SLIDES) == 0 || to < from) { store<i64>(c, 0); return false; }
+  const mask = load<u32>(g + PG_MASK);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const nb = <i64>load<u32>(g + PG_NB);
+  const t = c + rb;
+  if (to - from >= nb) {
+    // the whole window left: the new one holds nothing yet
+    resetRecord(g, mask, c, rb);
+    store<f64>(t + CT_DRIFT, 0);
+    store<u64>(t + CT_OCCUPIED, 0);
+    store<i64>(c, to ^ ID_TAG);
+    return true;
+  }
+  const ring = ringOf(g, d);
+  const lo = from - nb + 1;
+  const s0 = ringSlot(lo, nb);
+  const leaving = slotRange(s0, to - from, nb);
+  let occ = load<u64>(t + CT_OCCUPIED);
+  let sel = occ & leaving;
+  occ &= ~leaving;
+  store<u64>(t + CT_OCCUPIED, occ);
+  store<i64>(c, to ^ ID_TAG);
+  if (sel == 0) return true;
+  const hasCnt = (mask & (1 << BLK_CNT)) != 0, hasSum = (mask & (1 << BLK_SUM)) != 0;
+  const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
+  const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM), oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
+  const readsMin = (flags & GF_READS_MIN) != 0, readsMax = (flags & GF_READS_MAX) != 0;
+  let cnt = hasCnt ? load<f64>(c + oCnt) : 0;
+  let n = hasSum ? load<f64>(c + oSum) : 0, sum = hasSum ? load<f64>(c + oSum + 8) : 0;
+  let drift = Math.abs(load<f64>(t + CT_DRIFT));
+  const mn = hasMinMax ? load<f64>(c + oMm) : 0, mx = hasMinMax ? load<f64>(c + oMm + 8) : 0;
+  const ft = hasFl ? load<f64>(c + oFl) : 0, lt = hasFl ? load<f64>(c + oFl + 16) : 0;
+  let extremes = false;
+  while (sel != 0) {
+    const s = <i64>ctz(sel);
+    sel &= sel - 1;
+    const r = ring + <usize>s * rb;
+    if (hasMinMax && ((readsMin && load<f64>(r + oMm) <= mn) || (readsMax && load<f64>(r + oMm + 8) >= mx))) extremes = true;
+    if (hasFl && (load<f64>(r + oFl) <= ft || load<f64>(r + oFl + 16) >= lt)) extremes = true;
+    if (hasCnt) cnt -= load<f64>(r + oCnt);
+    if (hasSum) {
+      n -= load<f64>(r + oSum);
+      sum -= load<f64>(r + oSum + 8);
+      drift += Math.abs(sum) * ROUNDING;
+    }
+  }
+  if (hasCnt) store<f64>(c + oCnt, cnt);
+  if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
+  if (extremes) mergeExtremes(g, mask, c, ring, rb, occ);
+  return true;
+}
+
+/** Min/max and first/last of the cache again, from the occupied buckets of the window. */
+function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
+  const oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
+  const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
+  let mn: f64 = Infinity, mx: f64 = -Infinity;
+  let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
+  // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
+  while (occ != 0) {
+    const r = ring + <usize>ctz(occ) * rb;
+    occ &= occ - 1;
+    if (hasMinMax) {
+      const a = load<f64>(r + oMm), b = load<f64>(r + oMm + 8);
+      if (a < mn) mn = a;
+      if (b > mx) mx = b;
+    }
+    if (hasFl) {
+      const p = r + oFl;
+      if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
+      if (load<f64>(p + 16) > lt) { lt = load<f64>(p + 16); lv = load<f64>(p + 24); }
+    }
+  }
+  if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
+  if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
 }
 
 function fillMoments(g: usize, mask: u32, ring: usize, rb: usize, nb: i64, s0: i64, c: usize, lo: i64, hi: i64, bucketMs: f64): void {

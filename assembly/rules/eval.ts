@@ -8,7 +8,7 @@ import {
   OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
   OP_AND_SKIP, OP_OR_SKIP, OP_BOOL,
 } from './format';
-import { queryFeature, deviceAttr } from './host';
+import { queryDeviceFeature, attrOf } from './host';
 
 /** Rule truth: non-zero and not NaN. */
 // @ts-ignore: decorator
@@ -26,11 +26,11 @@ function b2f(b: bool): f64 {
 /** The feature's value for this evaluation: computed once, then read from the cache. */
 // @ts-ignore: decorator
 @inline
-export function cachedFeature(slot: u32, cells: usize, stamps: usize, gen: u32, feature: u32, nowMs: f64): f64 {
+export function cachedFeature(dev: usize, cells: usize, stamps: usize, gen: u32, feature: u32, nowMs: f64): f64 {
   const stamp = stamps + (<usize>feature << 2);
   const cell = cells + (<usize>feature << 3);
   if (load<u32>(stamp) == gen) return load<f64>(cell);
-  const v = queryFeature(slot, <i32>feature, nowMs);
+  const v = queryDeviceFeature(dev, feature, nowMs);
   store<f64>(cell, v);
   store<u32>(stamp, gen);
   return v;
@@ -39,9 +39,9 @@ export function cachedFeature(slot: u32, cells: usize, stamps: usize, gen: u32, 
 /** One fused `feature CMP number` instruction at `pc`. */
 // @ts-ignore: decorator
 @inline
-export function evalFused(pc: usize, slot: u32, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+export function evalFused(pc: usize, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
   const op = load<i32>(pc);
-  const a = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
+  const a = cachedFeature(dev, cells, stamps, gen, load<u32>(pc, 4), nowMs);
   const c = load<f64>(pc, 8);
   if (op == OP_FEATURE_GT_NUM) return a > c;
   if (op == OP_FEATURE_LT_NUM) return a < c;
@@ -52,10 +52,10 @@ export function evalFused(pc: usize, slot: u32, cells: usize, stamps: usize, gen
 }
 
 /**
- * Evaluates the code at `pc` (absolute) for one device. `stack` is the device's expression
+ * Evaluates the code at `pc` (absolute) for device block `dev`. `stack` is the shard's expression
  * stack; `cells`/`stamps` its feature cache, valid for entries stamped `gen`.
  */
-export function evalExpr(pc: usize, slot: u32, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
+export function evalExpr(pc: usize, dev: usize, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
   let sp = stack; // next free cell below the top
   let top: f64 = NaN;
   while (true) {
@@ -70,13 +70,13 @@ export function evalExpr(pc: usize, slot: u32, stack: usize, cells: usize, stamp
       }
       case OP_FEATURE: {
         store<f64>(sp, top); sp += 8;
-        top = cachedFeature(slot, cells, stamps, gen, load<u32>(pc, 4), nowMs);
+        top = cachedFeature(dev, cells, stamps, gen, load<u32>(pc, 4), nowMs);
         pc += 8;
         continue;
       }
       case OP_ATTR: {
         store<f64>(sp, top); sp += 8;
-        top = deviceAttr(slot, load<u32>(pc, 4));
+        top = attrOf(dev, load<u32>(pc, 4));
         pc += 8;
         continue;
       }
@@ -87,7 +87,7 @@ export function evalExpr(pc: usize, slot: u32, stack: usize, cells: usize, stamp
       case OP_FEATURE_EQ_NUM:
       case OP_FEATURE_NE_NUM: {
         store<f64>(sp, top); sp += 8;
-        top = b2f(evalFused(pc, slot, cells, stamps, gen, nowMs));
+        top = b2f(evalFused(pc, dev, cells, stamps, gen, nowMs));
         pc += 16;
         continue;
       }

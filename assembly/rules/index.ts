@@ -14,7 +14,7 @@ import {
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
 import { evalExpr, evalFused, truthy, cachedFeature } from './eval';
-import { deviceAttr, deviceAttrIs, outboxReserve } from './host';
+import { attrOf, attrIsOf, outboxReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
   return rules == 0 ? 0 : <i32>load<u32>(rules + RH_STATE_BYTES);
@@ -29,7 +29,7 @@ export function rulesAgeCount(rules: usize): i32 {
   return rules == 0 ? 0 : <i32>load<u32>(rules + RH_AGE_RULES);
 }
 
-function matches(rules: usize, row: usize, slot: u32): bool {
+function matches(rules: usize, row: usize, dev: usize): bool {
   const n = load<u32>(row + RR_MATCH_COUNT);
   let clause = rules + <usize>load<u32>(row + RR_MATCH);
   for (let c: u32 = 0; c < n; c++) {
@@ -38,7 +38,7 @@ function matches(rules: usize, row: usize, slot: u32): bool {
     let any = false;
     for (let v: u32 = 0; v < nv; v++) {
       const val = clause + <usize>MC_HEADER_BYTES + <usize>v * <usize>MV_BYTES;
-      if (deviceAttrIs(slot, attr, load<u32>(val + MV_KIND), load<f64>(val + MV_VALUE))) { any = true; break; }
+      if (attrIsOf(dev, attr, load<u32>(val + MV_KIND), load<f64>(val + MV_VALUE))) { any = true; break; }
     }
     if (!any) return false;
     clause += <usize>MC_HEADER_BYTES + <usize>nv * <usize>MV_BYTES;
@@ -46,7 +46,7 @@ function matches(rules: usize, row: usize, slot: u32): bool {
   return true;
 }
 
-function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
+function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, dev: usize, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
   const nReads = load<u32>(row + RR_READS_COUNT);
   const bytes = OT_VALUES + (nReads << 3);
   const rec = outboxReserve(<i32>bytes);
@@ -67,7 +67,7 @@ function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, cells:
   for (let i: u32 = 0; i < nReads; i++) {
     const rd = reads + <usize>i * READ_BYTES;
     const id = load<u32>(rd + RD_ID);
-    const v = load<u32>(rd + RD_KIND) == READ_FEATURE ? cachedFeature(slot, cells, stamps, gen, id, nowMs) : deviceAttr(slot, id);
+    const v = load<u32>(rd + RD_KIND) == READ_FEATURE ? cachedFeature(dev, cells, stamps, gen, id, nowMs) : attrOf(dev, id);
     store<f64>(rec + OT_VALUES + (<usize>i << 3), v);
   }
 }
@@ -90,7 +90,7 @@ function nextGeneration(scratch: usize): u32 {
  * only `usesAge` rules, at rule time max(τ, now)). Writes one transition record per
  * state change into the outbox; the caller has checked `rulesMaxOutBytes` of room.
  */
-export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize, ts: f64, tau: f64, nowMs: f64, onTick: bool): void {
+export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, state: usize, ts: f64, tau: f64, nowMs: f64, onTick: bool): void {
   if (rules == 0) return;
   const n = <i32>load<u32>(rules + RH_RULE_COUNT);
   if (n == 0 || (onTick && load<u32>(rules + RH_AGE_RULES) == 0)) return;
@@ -111,22 +111,22 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
     const rs = state + <usize>load<u32>(row + RR_WORD);
     const word = load<u32>(rs);
     const cur = word & RSW_STATE_MASK;
-    if (load<u32>(row + RR_MATCH_COUNT) != 0 && !matches(rules, row, slot)) {
+    if (load<u32>(row + RR_MATCH_COUNT) != 0 && !matches(rules, row, dev)) {
       // Leaving the selector is silent; the cooldown memory stays.
       if (cur != RS_IDLE) store<u32>(rs, word & ~RSW_STATE_MASK);
       continue;
     }
     const whenPc = rules + <usize>load<u32>(row + RR_WHEN);
     const when = (flags & RULE_FUSED_WHEN) != 0
-      ? evalFused(whenPc, slot, cells, stamps, gen, nowMs)
-      : truthy(evalExpr(whenPc, slot, stack, cells, stamps, gen, nowMs));
+      ? evalFused(whenPc, dev, cells, stamps, gen, nowMs)
+      : truthy(evalExpr(whenPc, dev, stack, cells, stamps, gen, nowMs));
     if (cur == RS_FIRING) {
       const clear = (flags & RULE_HAS_CLEAR) != 0
-        ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), slot, stack, cells, stamps, gen, nowMs))
+        ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), dev, stack, cells, stamps, gen, nowMs))
         : !when;
       if (clear) {
         store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
-        emit(rules, row, i, epoch, slot, cells, stamps, gen, STATE_CLEARED, ts, nowMs);
+        emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_CLEARED, ts, nowMs);
       }
       continue;
     }
@@ -149,7 +149,7 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, state: usize,
     if (due) {
       store<u32>(rs, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
       if (lastOff != 0) store<f64>(state + <usize>lastOff, t);
-      emit(rules, row, i, epoch, slot, cells, stamps, gen, STATE_FIRED, ts, nowMs);
+      emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_FIRED, ts, nowMs);
     } else if (cur == RS_IDLE) {
       store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_PENDING);
     }
@@ -181,11 +181,11 @@ export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, 
   }
 }
 
-/** RS_* of one rule for one device; `state` 0 means the device has no rule state yet. */
-export function rulesState(rules: usize, slot: u32, state: usize, rule: i32): i32 {
+/** RS_* of one rule for device block `dev`; `state` 0 means the device has no rule state yet. */
+export function rulesState(rules: usize, dev: usize, state: usize, rule: i32): i32 {
   if (rules == 0 || rule < 0 || rule >= <i32>load<u32>(rules + RH_RULE_COUNT)) return RS_NOT_MATCHING;
   const row = rules + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
-  if (!matches(rules, row, slot)) return RS_NOT_MATCHING;
+  if (!matches(rules, row, dev)) return RS_NOT_MATCHING;
   if (state == 0) return RS_IDLE;
   const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
   return cur == RS_FIRING ? RS_FIRING : cur == RS_PENDING ? RS_PENDING : RS_IDLE;

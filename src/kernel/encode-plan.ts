@@ -8,6 +8,8 @@ import { ruleStateBytes } from './encode-rules.js';
 
 export const BLOCK_BYTES = [8, 16, 16, 32, 24, 40, 88, 8] as const;
 const ERR_PLAN = 'DAMPER_ERR_PLAN';
+/** After a group's window cache record: the f64 drift bound of its sum and the u64 occupied-slot bits (window-cache.ts). */
+const CACHE_TRAILER_BYTES = 16;
 
 /** Accumulator block a windowed function reads; -1 for last, ewma and age. */
 export function blockOf(fn: FeatureFn): number {
@@ -41,8 +43,10 @@ export interface PlanGroup {
   blockOff: number[];
   recBytes: number;
   stateOff: number;
-  /** Offset of the group's window cache record (recBytes) in the device block. */
+  /** Offset of the group's window cache record (recBytes, then a 16-byte trailer) in the device block. */
   cacheOff: number;
+  /** GF_* (window cache: can it slide, which extremes the program reads). */
+  flags: number;
   stateBytes: number;
 }
 
@@ -92,13 +96,15 @@ function checkFeature(f: FeatureSpec, i: number, nMetrics: number): void {
 export function planLayout(spec: ProgramSpec): PlanLayout {
   const nMetrics = spec.metrics.length;
   spec.features.forEach((f, i) => checkFeature(f, i, nMetrics));
-  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number }>();
+  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number; reads: number }>();
   spec.features.forEach((f, i) => {
     const b = blockOf(f.fn);
     if (b < 0) return;
     const key = groupKey(f);
-    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i };
+    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i, reads: 0 };
     g.mask |= 1 << b;
+    if (f.fn === FeatureFn.Min) g.reads |= L.GF_READS_MIN;
+    if (f.fn === FeatureFn.Max) g.reads |= L.GF_READS_MAX;
     byKey.set(key, g);
   });
   // sorted by metric so the kernel finds a metric's groups as one contiguous range
@@ -118,8 +124,14 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
       if ((g.mask & (1 << b)) !== 0) rec += BLOCK_BYTES[b];
     }
     const nb = g.windowMs / g.bucketMs;
-    const pg: PlanGroup = { key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec, cacheOff: off, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec };
-    off += rec;
+    // moments and fits cannot take a bucket back out of a merge, and the occupied-slot bits
+    // cover 64 buckets: such a cache is refilled instead
+    const slides = (g.mask & ((1 << L.BLK_MOM) | (1 << L.BLK_LSQ) | (1 << L.BLK_LSQ2))) === 0 && nb <= 64 ? L.GF_SLIDES : 0;
+    const pg: PlanGroup = {
+      key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec,
+      cacheOff: off, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
+    };
+    off += rec + CACHE_TRAILER_BYTES;
     return pg;
   });
   const groupIndex = new Map(groups.map((g, i) => [g.key, i]));
@@ -195,6 +207,7 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     u32(at + L.PG_REC_BYTES, g.recBytes);
     u32(at + L.PG_STATE_OFF, g.stateOff);
     u32(at + L.PG_CACHE_OFF, g.cacheOff);
+    u32(at + L.PG_FLAGS, g.flags);
     u32(at + L.PG_PREV_OFF, p ? p.stateOff : L.NO_PREV);
     u32(at + L.PG_PREV_MASK, p ? p.mask : 0);
     u32(at + L.PG_PREV_REC_BYTES, p ? p.recBytes : 0);
