@@ -27,6 +27,8 @@ export function queryFeature(slot: u32, feature: i32, nowMs: f64): f64 {
  * queryFeature for the rule VM, which already holds the device block `d` of a device with a
  * clock (it evaluates only after an event or, on ticks, for devices that sent one).
  */
+// @ts-ignore: decorator
+@inline
 export function queryDeviceFeature(d: usize, feature: u32, nowMs: f64): f64 {
   const plan = <usize>load<u32>(K_PLAN);
   if (feature >= load<u32>(plan + PL_N_FEATURES)) return NaN;

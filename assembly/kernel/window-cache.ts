@@ -35,23 +35,25 @@ export function cacheOf(g: usize, d: usize): usize {
 
 /** Window value through the cache; draining task only (it writes the cache). */
 export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
-  const nb = <i64>load<u32>(g + PG_NB);
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
-  const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
-  const lo = hi - nb + 1;
   // rate fits depend on which buckets are complete, not on a window merge: always scanned
-  if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, lo, hi, bucketMs);
+  if (fn == FN_RATE_DERIV || fn == FN_RATE_DERIV2) {
+    const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
+    return rateFit(fn == FN_RATE_DERIV ? 1 : 2, g, d, hi - <i64>load<u32>(g + PG_NB) + 1, hi, bucketMs);
+  }
   const c = cacheOf(g, d);
-  const key = load<i64>(c);
-  if (key != (hi ^ ID_TAG) && (key == 0 || !slideCache(g, d, c, key ^ ID_TAG, hi))) fill(g, d, c, lo, hi, bucketMs);
+  // the tag is the window's last bucket: the record is current while τ lies in that bucket
+  // (the products are exact, as in floorDiv; a zero tag decodes to a bucket no τ lies in)
+  const start = <f64>(load<i64>(c) ^ ID_TAG) * bucketMs;
+  if (!(tau >= start && tau < start + bucketMs)) syncCache(g, d, c, tau, false);
   if (fn == FN_COUNT) return load<f64>(c + blockOff(g, BLK_CNT));
-  if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / (<f64>nb * bucketMs / 1000);
+  if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / (<f64>load<u32>(g + PG_NB) * bucketMs / 1000);
   if (fn == FN_SUM || fn == FN_AVG) {
     const p = c + blockOff(g, BLK_SUM);
     // slides and adds may have drifted the sum from the scan's: past the bound, scan again
     // (a drift ≤ 0 marks a record exactly as the scan gives it, whatever its rounding)
     const drift = load<f64>(c + <usize>load<u32>(g + PG_REC_BYTES) + CT_DRIFT);
-    if (drift > 0 && drift > Math.abs(load<f64>(p + 8)) * SUM_DRIFT_LIMIT) fill(g, d, c, lo, hi, bucketMs);
+    if (drift > 0 && drift > Math.abs(load<f64>(p + 8)) * SUM_DRIFT_LIMIT) syncCache(g, d, c, tau, true);
     return fn == FN_SUM ? load<f64>(p + 8) : load<f64>(p + 8) / load<f64>(p);
   }
   if (fn == FN_MIN || fn == FN_MAX) {
@@ -78,6 +80,14 @@ export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     return quadraticCurvature(load<f64>(p), load<f64>(p + 24), load<f64>(p + 40), load<f64>(p + 48), load<f64>(p + 32), load<f64>(p + 56));
   }
   return NaN;
+}
+
+/** Brings cache record `c` to the window at τ: by a slide when it can, else (or `refill`) by a scan. */
+function syncCache(g: usize, d: usize, c: usize, tau: f64, refill: bool): void {
+  const bucketMs = load<f64>(g + PG_BUCKET_MS);
+  const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
+  const key = load<i64>(c);
+  if (refill || key == 0 || !slideCache(g, d, c, key ^ ID_TAG, hi)) fill(g, d, c, hi - <i64>load<u32>(g + PG_NB) + 1, hi, bucketMs);
 }
 
 /** Merges buckets lo … hi of the ring into the cache record, with the scan's formulas and order. */

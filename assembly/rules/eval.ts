@@ -36,13 +36,10 @@ export function cachedFeature(dev: usize, cells: usize, stamps: usize, gen: u32,
   return v;
 }
 
-/** One fused `feature CMP number` instruction at `pc`. */
+/** `a CMP c` for a fused opcode (OP_FEATURE_*_NUM); every comparison with NaN is false. */
 // @ts-ignore: decorator
 @inline
-export function evalFused(pc: usize, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
-  const op = load<i32>(pc);
-  const a = cachedFeature(dev, cells, stamps, gen, load<u32>(pc, 4), nowMs);
-  const c = load<f64>(pc, 8);
+export function fusedCompare(op: u32, a: f64, c: f64): bool {
   if (op == OP_FEATURE_GT_NUM) return a > c;
   if (op == OP_FEATURE_LT_NUM) return a < c;
   if (op == OP_FEATURE_GE_NUM) return a >= c;
@@ -55,6 +52,8 @@ export function evalFused(pc: usize, dev: usize, cells: usize, stamps: usize, ge
  * Evaluates the code at `pc` (absolute) for device block `dev`. `stack` is the shard's expression
  * stack; `cells`/`stamps` its feature cache, valid for entries stamped `gen`.
  */
+// @ts-ignore: decorator
+@inline
 export function evalExpr(pc: usize, dev: usize, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
   let sp = stack; // next free cell below the top
   let top: f64 = NaN;
@@ -87,7 +86,7 @@ export function evalExpr(pc: usize, dev: usize, stack: usize, cells: usize, stam
       case OP_FEATURE_EQ_NUM:
       case OP_FEATURE_NE_NUM: {
         store<f64>(sp, top); sp += 8;
-        top = b2f(evalFused(pc, dev, cells, stamps, gen, nowMs));
+        top = b2f(fusedCompare(load<u32>(pc), cachedFeature(dev, cells, stamps, gen, load<u32>(pc, 4), nowMs), load<f64>(pc, 8)));
         pc += 16;
         continue;
       }

@@ -30,11 +30,18 @@ export const RR_READS_COUNT = 44; //      u32
 export const RR_WORD = 48; //             u32  state offset of the rule's u32 state word
 export const RR_SINCE = 52; //            u32  state offset of the f64 pending-since (0: rule has no `for`)
 export const RR_LAST_FIRE = 56; //        u32  state offset of the f64 last fire (0: rule has no `cooldown`)
-export const RULE_BYTES = 64;
+// RULE_FUSED_WHEN: the `when` instruction's operands, copied into the row (no code fetch)
+export const RR_FUSED_OP = 60; //         u32  OP_FEATURE_*_NUM
+export const RR_FUSED_FEATURE = 64; //    u32  feature index
+export const RR_FUSED_CONST = 72; //      f64  the number
+export const RULE_BYTES = 80;
 
 export const RULE_USES_AGE = 1;
 export const RULE_HAS_CLEAR = 2;
-export const RULE_FUSED_WHEN = 4; //      `when` is one fused feature-compare instruction
+export const RULE_FUSED_WHEN = 4; //      `when` is one fused feature-compare instruction (RR_FUSED_*)
+// Fused `when`, no match clauses, no `clear`: after an event, nothing can change unless
+// `when` is true while not firing or false while not idle (the VM's fast path).
+export const RULE_SIMPLE = 8;
 
 // ---- match clause: header then MV_BYTES per accepted value ----
 export const MC_ATTR = 0; //              u32  global attribute id

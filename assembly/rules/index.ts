@@ -4,7 +4,8 @@
 import {
   RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
-  RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN,
+  RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN, RULE_SIMPLE,
+  RR_FUSED_OP, RR_FUSED_FEATURE, RR_FUSED_CONST,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
   RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
   RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, VM_SCRATCH, VM_SCRATCH_BYTES, VS_GEN,
@@ -13,7 +14,7 @@ import {
   HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
-import { evalExpr, evalFused, truthy, cachedFeature } from './eval';
+import { evalExpr, fusedCompare, truthy, cachedFeature } from './eval';
 import { attrOf, attrIsOf, outboxReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
@@ -107,52 +108,79 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
   for (let i = 0; i < n; i++) {
     const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
     const flags = load<u32>(row + RR_FLAGS);
-    if (onTick && (flags & RULE_USES_AGE) == 0) continue;
-    const rs = state + <usize>load<u32>(row + RR_WORD);
-    const word = load<u32>(rs);
-    const cur = word & RSW_STATE_MASK;
-    if (load<u32>(row + RR_MATCH_COUNT) != 0 && !matches(rules, row, dev)) {
-      // Leaving the selector is silent; the cooldown memory stays.
-      if (cur != RS_IDLE) store<u32>(rs, word & ~RSW_STATE_MASK);
+    if (onTick) {
+      if ((flags & RULE_USES_AGE) != 0) step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, false, false);
       continue;
     }
-    const whenPc = rules + <usize>load<u32>(row + RR_WHEN);
-    const when = (flags & RULE_FUSED_WHEN) != 0
-      ? evalFused(whenPc, dev, cells, stamps, gen, nowMs)
-      : truthy(evalExpr(whenPc, dev, stack, cells, stamps, gen, nowMs));
-    if (cur == RS_FIRING) {
-      const clear = (flags & RULE_HAS_CLEAR) != 0
-        ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), dev, stack, cells, stamps, gen, nowMs))
-        : !when;
-      if (clear) {
-        store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
-        emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_CLEARED, ts, nowMs);
-      }
+    if ((flags & RULE_SIMPLE) != 0) {
+      // fast path: a fused `when` read from the row; only a possible transition goes on
+      const v = cachedFeature(dev, cells, stamps, gen, load<u32>(row + RR_FUSED_FEATURE), nowMs);
+      const when = fusedCompare(load<u32>(row + RR_FUSED_OP), v, load<f64>(row + RR_FUSED_CONST));
+      const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
+      if (when ? cur == RS_FIRING : cur == RS_IDLE) continue;
+      step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, true, when);
       continue;
     }
-    if (!when) {
-      if (cur == RS_PENDING) store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
-      continue;
+    step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, false, false);
+  }
+}
+
+/**
+ * One rule of one evaluation: the state machine of SPEC §4.3 (docs/rule-vm.md). `known`:
+ * the caller has already evaluated `when` (a RULE_SIMPLE rule) and passes it as `when0`.
+ */
+// @ts-ignore: decorator
+@inline
+function step(
+  rules: usize, row: usize, i: i32, flags: u32, epoch: u32, slot: u32, dev: usize, state: usize,
+  stack: usize, cells: usize, stamps: usize, gen: u32, t: f64, ts: f64, nowMs: f64, known: bool, when0: bool,
+): void {
+  const rs = state + <usize>load<u32>(row + RR_WORD);
+  const word = load<u32>(rs);
+  const cur = word & RSW_STATE_MASK;
+  if (load<u32>(row + RR_MATCH_COUNT) != 0 && !matches(rules, row, dev)) {
+    // Leaving the selector is silent; the cooldown memory stays.
+    if (cur != RS_IDLE) store<u32>(rs, word & ~RSW_STATE_MASK);
+    return;
+  }
+  let when = when0;
+  if (!known) {
+    when = (flags & RULE_FUSED_WHEN) != 0
+      ? fusedCompare(load<u32>(row + RR_FUSED_OP), cachedFeature(dev, cells, stamps, gen, load<u32>(row + RR_FUSED_FEATURE), nowMs), load<f64>(row + RR_FUSED_CONST))
+      : truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), dev, stack, cells, stamps, gen, nowMs));
+  }
+  if (cur == RS_FIRING) {
+    const clear = (flags & RULE_HAS_CLEAR) != 0
+      ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), dev, stack, cells, stamps, gen, nowMs))
+      : !when;
+    if (clear) {
+      store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
+      emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_CLEARED, ts, nowMs);
     }
-    // `for` and `cooldown` of 0 are no condition at all (rule times of ticks and events may interleave)
-    let due = true;
-    const sinceOff = load<u32>(row + RR_SINCE);
-    if (sinceOff != 0) {
-      const at = state + <usize>sinceOff;
-      if (cur == RS_IDLE) store<f64>(at, t);
-      due = t >= load<f64>(at) + load<f64>(row + RR_FOR);
-    }
-    const lastOff = load<u32>(row + RR_LAST_FIRE);
-    if (due && lastOff != 0 && (word & RSW_FIRED) != 0) {
-      due = t >= load<f64>(state + <usize>lastOff) + load<f64>(row + RR_COOLDOWN);
-    }
-    if (due) {
-      store<u32>(rs, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
-      if (lastOff != 0) store<f64>(state + <usize>lastOff, t);
-      emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_FIRED, ts, nowMs);
-    } else if (cur == RS_IDLE) {
-      store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_PENDING);
-    }
+    return;
+  }
+  if (!when) {
+    if (cur == RS_PENDING) store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
+    return;
+  }
+  // `for` and `cooldown` of 0 are no condition at all (rule times of ticks and events may interleave)
+  let due = true;
+  const sinceOff = load<u32>(row + RR_SINCE);
+  if (sinceOff != 0) {
+    const at = state + <usize>sinceOff;
+    if (cur == RS_IDLE) store<f64>(at, t);
+    due = t >= load<f64>(at) + load<f64>(row + RR_FOR);
+  }
+  const lastOff = load<u32>(row + RR_LAST_FIRE);
+  if (due && lastOff != 0 && (word & RSW_FIRED) != 0) {
+    due = t >= load<f64>(state + <usize>lastOff) + load<f64>(row + RR_COOLDOWN);
+  }
+  if (due) {
+    store<u32>(rs, (word & ~RSW_STATE_MASK) | RSW_FIRED | RS_FIRING);
+    if (lastOff != 0) store<f64>(state + <usize>lastOff, t);
+    emit(rules, row, i, epoch, slot, dev, cells, stamps, gen, STATE_FIRED, ts, nowMs);
+  } else if (cur == RS_IDLE) {
+    store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_PENDING);
   }
 }
 

@@ -131,7 +131,14 @@ function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<strin
   w.f64(row + F.RR_FOR, rule.forMs);
   w.f64(row + F.RR_COOLDOWN, rule.cooldownMs);
   const fused = rule.when.op in FUSED_OPS && 'left' in rule.when && rule.when.left.op === 'feature' && rule.when.right.op === 'num';
-  w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0) | (fused ? F.RULE_FUSED_WHEN : 0));
+  if (fused && 'left' in rule.when && rule.when.left.op === 'feature' && rule.when.right.op === 'num') {
+    w.u32(row + F.RR_FUSED_OP, FUSED_OPS[rule.when.op]);
+    w.u32(row + F.RR_FUSED_FEATURE, rule.when.left.index);
+    w.f64(row + F.RR_FUSED_CONST, rule.when.right.value);
+  }
+  const simple = fused && !rule.clear && rule.match.length === 0;
+  w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0)
+    | (fused ? F.RULE_FUSED_WHEN : 0) | (simple ? F.RULE_SIMPLE : 0));
   w.i32(row + F.RR_PREV, prevByKey.get(rule.key) ?? -1);
 
   if (rule.match.length > 0) {
