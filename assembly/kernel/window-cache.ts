@@ -187,31 +187,42 @@ function slotRange(first: i64, m: i64, nb: i64): u64 {
  * extremes are merged again from the occupied buckets that stay. Returns false, with the
  * cache dropped (tag 0), for groups that cannot slide (moments, fits, nb > 64).
  */
+// @ts-ignore: decorator
+@inline
 export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bool {
   const flags = load<u32>(g + PG_FLAGS);
   if ((flags & GF_SLIDES) == 0 || to < from) { store<i64>(c, 0); return false; }
-  const mask = load<u32>(g + PG_MASK);
-  const rb = <usize>load<u32>(g + PG_REC_BYTES);
   const nb = <i64>load<u32>(g + PG_NB);
-  const t = c + rb;
+  const t = c + <usize>load<u32>(g + PG_REC_BYTES);
+  store<i64>(c, to ^ ID_TAG);
   if (to - from >= nb) {
     // the whole window left: the new one holds nothing yet
-    resetRecord(g, mask, c, rb);
-    store<f64>(t + CT_DRIFT, 0);
-    store<u64>(t + CT_OCCUPIED, 0);
-    store<i64>(c, to ^ ID_TAG);
+    emptyCache(g, c);
     return true;
   }
+  const leaving = slotRange(ringSlot(from - nb + 1, nb), to - from, nb);
+  const occ = load<u64>(t + CT_OCCUPIED);
+  // most slides in a sparse stream cross only empty buckets
+  if ((occ & leaving) != 0) {
+    store<u64>(t + CT_OCCUPIED, occ & ~leaving);
+    takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
+  }
+  return true;
+}
+
+function emptyCache(g: usize, c: usize): void {
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  resetRecord(g, load<u32>(g + PG_MASK), c, rb);
+  store<f64>(c + rb + CT_DRIFT, 0);
+  store<u64>(c + rb + CT_OCCUPIED, 0);
+}
+
+/** Takes the buckets of ring slots `sel` out of cache record `c`; `rest` are the slots that stay. */
+function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64): void {
+  const mask = load<u32>(g + PG_MASK);
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const t = c + rb;
   const ring = ringOf(g, d);
-  const lo = from - nb + 1;
-  const s0 = ringSlot(lo, nb);
-  const leaving = slotRange(s0, to - from, nb);
-  let occ = load<u64>(t + CT_OCCUPIED);
-  let sel = occ & leaving;
-  occ &= ~leaving;
-  store<u64>(t + CT_OCCUPIED, occ);
-  store<i64>(c, to ^ ID_TAG);
-  if (sel == 0) return true;
   const hasCnt = (mask & (1 << BLK_CNT)) != 0, hasSum = (mask & (1 << BLK_SUM)) != 0;
   const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
   const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM), oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
@@ -223,9 +234,8 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bo
   const ft = hasFl ? load<f64>(c + oFl) : 0, lt = hasFl ? load<f64>(c + oFl + 16) : 0;
   let extremes = false;
   while (sel != 0) {
-    const s = <i64>ctz(sel);
+    const r = ring + <usize>ctz(sel) * rb;
     sel &= sel - 1;
-    const r = ring + <usize>s * rb;
     if (hasMinMax && ((readsMin && load<f64>(r + oMm) <= mn) || (readsMax && load<f64>(r + oMm + 8) >= mx))) extremes = true;
     if (hasFl && (load<f64>(r + oFl) <= ft || load<f64>(r + oFl + 16) >= lt)) extremes = true;
     if (hasCnt) cnt -= load<f64>(r + oCnt);
@@ -237,8 +247,7 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bo
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
-  if (extremes) mergeExtremes(g, mask, c, ring, rb, occ);
-  return true;
+  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
 }
 
 /** Min/max and first/last of the cache again, from the occupied buckets of the window. */
