@@ -48,18 +48,26 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   // The window cache (window-cache.ts), once a rule query filled it, follows the events; when
   // τ has moved to a later bucket it slides first, since this event may reuse the ring slot
   // of a bucket that leaves the window. Without rules this is one load.
+  const r = idf - floorDiv(idf, nbf, load<f64>(g + PG_INV_NB)) * nbf;
   const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
   const key = load<i64>(cache);
   let hi: f64 = 0;
   let cacheLive = false;
   if (key != 0) {
     hi = ts < tau ? floorDiv(tau, bucketMs, invB) : idf;
-    cacheLive = (key ^ ID_TAG) == <i64>hi || slideCache(g, d, cache, key ^ ID_TAG, <i64>hi);
+    const from = key ^ ID_TAG, to = <i64>hi;
+    // the first leaving bucket, from + 1 − nb, shares its ring slot with from + 1: known from
+    // this event's slot r when the event is in τ's bucket (no division)
+    let s0: i64 = -1;
+    if (ts >= tau) {
+      s0 = <i64>r - (to - from) + 1;
+      if (s0 < 0) s0 += <i64>nbf;
+    }
+    cacheLive = from == to || slideCache(g, d, cache, from, to, s0);
   }
   const mask = load<u32>(g + PG_MASK);
   const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
   const base = d + <usize>load<u32>(g + PG_STATE_OFF);
-  const r = idf - floorDiv(idf, nbf, load<f64>(g + PG_INV_NB)) * nbf;
   const rec = base + GROUP_HEADER_BYTES + <usize>r * recBytes;
   if ((load<i64>(rec) ^ ID_TAG) != id) {
     resetRecord(g, mask, rec, recBytes);

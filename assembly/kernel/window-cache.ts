@@ -87,7 +87,7 @@ function syncCache(g: usize, d: usize, c: usize, tau: f64, refill: bool): void {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
   const key = load<i64>(c);
-  if (refill || key == 0 || !slideCache(g, d, c, key ^ ID_TAG, hi)) fill(g, d, c, hi - <i64>load<u32>(g + PG_NB) + 1, hi, bucketMs);
+  if (refill || key == 0 || !slideCache(g, d, c, key ^ ID_TAG, hi, -1)) fill(g, d, c, hi - <i64>load<u32>(g + PG_NB) + 1, hi, bucketMs);
 }
 
 /** Merges buckets lo … hi of the ring into the cache record, with the scan's formulas and order. */
@@ -185,11 +185,12 @@ function slotRange(first: i64, m: i64, nb: i64): u64 {
  * first). Counts and sums are taken back out (sums with their rounding in the drift bound);
  * when a leaving bucket held a cached extreme (min/max the program reads, first, last), the
  * extremes are merged again from the occupied buckets that stay. Returns false, with the
- * cache dropped (tag 0), for groups that cannot slide (moments, fits, nb > 64).
+ * cache dropped (tag 0), for groups that cannot slide (moments, fits, nb > 64). `s0`: ring
+ * slot of bucket from − nb + 1 when the caller knows it, else −1.
  */
 // @ts-ignore: decorator
 @inline
-export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bool {
+export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0: i64): bool {
   const flags = load<u32>(g + PG_FLAGS);
   if ((flags & GF_SLIDES) == 0 || to < from) { store<i64>(c, 0); return false; }
   const nb = <i64>load<u32>(g + PG_NB);
@@ -200,7 +201,7 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64): bo
     emptyCache(g, c);
     return true;
   }
-  const leaving = slotRange(ringSlot(from - nb + 1, nb), to - from, nb);
+  const leaving = slotRange(s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb), to - from, nb);
   const occ = load<u64>(t + CT_OCCUPIED);
   // most slides in a sparse stream cross only empty buckets
   if ((occ & leaving) != 0) {
