@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { NO_METRIC } from '../assembly/layout.js';
-import { FeatureFn, type FeatureSpec } from '../src/kernel/program-spec.js';
+import { FeatureFn, type FeatureSpec, type ProgramSpec } from '../src/kernel/program-spec.js';
 import { ReferenceFeatures } from '../src/reference/features.js';
 import { KernelHarness, T0, close, feat, programSpec, type Ev } from './kernel-harness.js';
 
@@ -84,6 +84,22 @@ function check(h: KernelHarness, ref: ReferenceFeatures, features: FeatureSpec[]
   }
 }
 
+type Stream = { start: number; scale: number; steps: Array<{ slot: number; metric: number; dt: number; v: number; frac: number }> };
+
+/** One event at a time; the cached path checked after every `every`-th event and the last. */
+function checkCachedEvery(spec: ProgramSpec, features: FeatureSpec[], { start, scale, steps }: Stream, every: number): void {
+  const h = new KernelHarness(spec);
+  const ref = new ReferenceFeatures(spec);
+  const events = toEvents(start, scale, steps);
+  events.forEach((e, i) => {
+    const now = 1000 + i * 7;
+    h.apply([e], now);
+    ref.apply(e[0], e[1], e[2], e[3], now);
+    if (i % every === 0 || i === events.length - 1) check(h, ref, features, scale, now + 3, `event ${i}`, ['cached']);
+  });
+  expect(h.counters().lateEvents).toBe(ref.lateEvents());
+}
+
 describe('kernel features equal the reference (property)', () => {
   const features = allFeatures();
   const spec = programSpec(METRICS, features);
@@ -109,17 +125,7 @@ describe('kernel features equal the reference (property)', () => {
 
   it('the window cache stays exact across runs of events between queries', () => {
     fc.assert(
-      fc.property(streamArb, fc.integer({ min: 2, max: 6 }), ({ start, scale, steps }, every) => {
-        const h = new KernelHarness(spec);
-        const ref = new ReferenceFeatures(spec);
-        const events = toEvents(start, scale, steps);
-        events.forEach((e, i) => {
-          const now = 1000 + i * 7;
-          h.apply([e], now);
-          ref.apply(e[0], e[1], e[2], e[3], now);
-          if (i % every === 0 || i === events.length - 1) check(h, ref, features, scale, now + 3, `event ${i}`, ['cached']);
-        });
-      }),
+      fc.property(streamArb, fc.integer({ min: 2, max: 6 }), (stream, every) => { checkCachedEvery(spec, features, stream, every); }),
       { numRuns: 60 },
     );
   });
@@ -166,18 +172,7 @@ describe('the sliding window cache equals the reference (property)', () => {
 
   it('queried after every event or after runs of 2–9 events', () => {
     fc.assert(
-      fc.property(streamArb, fc.integer({ min: 1, max: 9 }), ({ start, scale, steps }, every) => {
-        const h = new KernelHarness(spec);
-        const ref = new ReferenceFeatures(spec);
-        const events = toEvents(start, scale, steps);
-        events.forEach((e, i) => {
-          const now = 1000 + i * 7;
-          h.apply([e], now);
-          ref.apply(e[0], e[1], e[2], e[3], now);
-          if (i % every === 0 || i === events.length - 1) check(h, ref, features, scale, now + 3, `event ${i}`, ['cached']);
-        });
-        expect(h.counters().lateEvents).toBe(ref.lateEvents());
-      }),
+      fc.property(streamArb, fc.integer({ min: 1, max: 9 }), (stream, every) => { checkCachedEvery(spec, features, stream, every); }),
       { numRuns: 150 },
     );
   });

@@ -19,7 +19,7 @@ import {
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
-import { resetRecord } from './blocks';
+import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 
 @inline
@@ -98,13 +98,13 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   const ring = ringOf(g, d);
   const s0 = ringSlot(lo, nb);
   resetRecord(g, mask, c, rb);
-  const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM), oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
+  const oCnt = blockOff(g, BLK_CNT), oSum = blockOff(g, BLK_SUM);
   const hasCnt = (mask & (1 << BLK_CNT)) != 0, hasSum = (mask & (1 << BLK_SUM)) != 0;
-  const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
-  // the common blocks accumulate in locals (stores to the record would pin them to memory);
-  // the moment blocks merge in a second pass, which keeps this loop small
-  let cnt: f64 = 0, n: f64 = 0, sum: f64 = 0, mn: f64 = Infinity, mx: f64 = -Infinity;
-  let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
+  const extremes = (mask & ((1 << BLK_MINMAX) | (1 << BLK_FIRSTLAST))) != 0;
+  // counts and sums accumulate in locals (stores to the record would pin them to memory);
+  // extremes fold into the record (reset to their identities); the moment blocks merge in
+  // a second pass, which keeps this loop small
+  let cnt: f64 = 0, n: f64 = 0, sum: f64 = 0;
   // drift: the sum's own rounding, so that taking a large bucket back out later cannot leave
   // an error that is large next to what remains (1e17 + 3 rounds to 1e17)
   let occ: u64 = 0, drift: f64 = 0;
@@ -120,21 +120,10 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
       sum += load<f64>(r + oSum + 8);
       drift += Math.abs(sum) * ROUNDING;
     }
-    if (hasMinMax) {
-      const a = load<f64>(r + oMm), b = load<f64>(r + oMm + 8);
-      if (a < mn) mn = a;
-      if (b > mx) mx = b;
-    }
-    if (hasFl) {
-      const p = r + oFl;
-      if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
-      if (load<f64>(p + 16) > lt) { lt = load<f64>(p + 16); lv = load<f64>(p + 24); }
-    }
+    if (extremes) foldExtremes(g, mask, c, r);
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); }
-  if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
-  if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
   if ((mask & ((1 << BLK_MOM) | (1 << BLK_LSQ) | (1 << BLK_LSQ2))) != 0) fillMoments(g, mask, ring, rb, nb, s0, c, lo, hi, bucketMs);
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
@@ -253,27 +242,34 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
 
 /** Min/max and first/last of the cache again, from the occupied buckets of the window. */
 function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
-  const oMm = blockOff(g, BLK_MINMAX), oFl = blockOff(g, BLK_FIRSTLAST);
-  const hasMinMax = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
-  let mn: f64 = Infinity, mx: f64 = -Infinity;
-  let ft: f64 = Infinity, fv: f64 = 0, lt: f64 = -Infinity, lv: f64 = 0;
+  resetExtremes(g, mask, c);
   // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
   while (occ != 0) {
-    const r = ring + <usize>ctz(occ) * rb;
+    foldExtremes(g, mask, c, ring + <usize>ctz(occ) * rb);
     occ &= occ - 1;
-    if (hasMinMax) {
-      const a = load<f64>(r + oMm), b = load<f64>(r + oMm + 8);
-      if (a < mn) mn = a;
-      if (b > mx) mx = b;
-    }
-    if (hasFl) {
-      const p = r + oFl;
-      if (load<f64>(p) < ft) { ft = load<f64>(p); fv = load<f64>(p + 8); }
-      if (load<f64>(p + 16) > lt) { lt = load<f64>(p + 16); lv = load<f64>(p + 24); }
-    }
   }
-  if (hasMinMax) { store<f64>(c + oMm, mn); store<f64>(c + oMm + 8, mx); }
-  if (hasFl) { store<f64>(c + oFl, ft); store<f64>(c + oFl + 8, fv); store<f64>(c + oFl + 16, lt); store<f64>(c + oFl + 24, lv); }
+}
+
+/** The identities of the min/max and first/last blocks of record `c`. */
+function resetExtremes(g: usize, mask: u32, c: usize): void {
+  if ((mask & (1 << BLK_MINMAX)) != 0) resetBlock(BLK_MINMAX, c + blockOff(g, BLK_MINMAX));
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) resetBlock(BLK_FIRSTLAST, c + blockOff(g, BLK_FIRSTLAST));
+}
+
+/** Merges the min/max and first/last of bucket record `r` into record `c`. */
+// @ts-ignore: decorator
+@inline
+function foldExtremes(g: usize, mask: u32, c: usize, r: usize): void {
+  if ((mask & (1 << BLK_MINMAX)) != 0) {
+    const o = blockOff(g, BLK_MINMAX);
+    if (load<f64>(r + o) < load<f64>(c + o)) store<f64>(c + o, load<f64>(r + o));
+    if (load<f64>(r + o + 8) > load<f64>(c + o + 8)) store<f64>(c + o + 8, load<f64>(r + o + 8));
+  }
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) {
+    const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
+    if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
+    if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
+  }
 }
 
 function fillMoments(g: usize, mask: u32, ring: usize, rb: usize, nb: i64, s0: i64, c: usize, lo: i64, hi: i64, bucketMs: f64): void {
