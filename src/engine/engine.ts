@@ -171,7 +171,7 @@ export class Engine {
     const attrEntries = (id: string): Uint8Array => encodeAttrEntries(this.registry.get(id)?.attrs ?? {}, this.tables);
     const installer = new ProgramInstaller({ shards: this.shards, scheduler: this.scheduler, programs: this.programs, attrEntries });
     this.installer = installer;
-    this.rules = new RuleManager({ tables: this.tables, install: installer.install, defaultBuckets: cfg.engine.buckets });
+    this.rules = new RuleManager({ tables: this.tables, install: installer.install, fits: installer.fits, defaultBuckets: cfg.engine.buckets });
     this.devices = new DeviceBridge({
       shards: this.shards,
       scheduler: this.scheduler,

@@ -4,7 +4,7 @@
 // no event sees a mix of versions).
 import { H_ACTIVE_EPOCH, NO_SLOT, RK_ATTRS, RK_PROGRAM } from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
-import { encodeProgram, inactiveProgramSlot, writeProgram } from '../kernel/program.js';
+import { encodeProgram, inactiveProgramSlot, programSlotBytes, writeProgram } from '../kernel/program.js';
 import type { ProgramSpec } from '../kernel/program-spec.js';
 import type { DrainScheduler } from '../shard/drain-scheduler.js';
 import type { ProgramBook } from '../shard/program-book.js';
@@ -38,10 +38,22 @@ export class ProgramInstaller {
     return this.epoch;
   }
 
+  /** Why `spec` cannot be installed after `prev` (its program is larger than a shard's slot), or null. */
+  fits = (spec: ProgramSpec, prev: ProgramSpec | null): string | null => this.tooLarge(encodeProgram(spec, this.epoch + 1, prev).length);
+
+  private tooLarge(bytes: number): string | null {
+    const slot = Math.min(...this.deps.shards.memories.map((m) => programSlotBytes(m)));
+    return bytes > slot ? `the compiled rules take ${bytes} bytes, more than a shard's program slot (${slot} bytes): use fewer rules or features` : null;
+  }
+
   install = async (spec: ProgramSpec, prev: ProgramSpec | null): Promise<void> => {
     const { shards, scheduler, programs } = this.deps;
-    const epoch = ++this.epoch;
+    const epoch = this.epoch + 1;
     const bytes = encodeProgram(spec, epoch, prev);
+    // RuleManager asks `fits` first; this only keeps a set that cannot fit from changing anything
+    const tooLarge = this.tooLarge(bytes.length);
+    if (tooLarge) throw new DamperError('DAMPER_ERR_RULES_INVALID', tooLarge);
+    this.epoch = epoch;
     // Every slot write happens before any switch is queued: a shard never switches to a half-written program.
     const slots = shards.memories.map((m) => inactiveProgramSlot(m));
     shards.memories.forEach((m, s) => writeProgram(m, slots[s], bytes));

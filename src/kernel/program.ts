@@ -41,6 +41,11 @@ export function inactiveProgramSlot(memory: WebAssembly.Memory): number {
   return active === 0 ? 1 : 0;
 }
 
+/** Bytes a program slot of this shard memory holds. */
+export function programSlotBytes(memory: WebAssembly.Memory): number {
+  return new DataView(memory.buffer, L.HEADER_BASE, L.PAGE).getInt32(L.H_PROG_SIZE, true);
+}
+
 /** Copies a program into slot 0/1 of a shard memory; never into the active slot. */
 export function writeProgram(memory: WebAssembly.Memory, slot: number, bytes: Uint8Array): void {
   const h = new DataView(memory.buffer, L.HEADER_BASE, L.PAGE);

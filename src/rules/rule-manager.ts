@@ -36,6 +36,8 @@ export interface RuleManagerOptions {
   /** The engine's name tables (one for its whole life). */
   tables: NameTables;
   install: InstallFn;
+  /** Why a compiled set cannot be installed (e.g. too large for the program slot), or null; checked by validate and replace. */
+  fits?: (spec: ProgramSpec, prev: ProgramSpec | null) => string | null;
   /** Buckets per window when a feature gives no bucket width (`engine.buckets`, default 20). */
   defaultBuckets?: number;
 }
@@ -47,6 +49,7 @@ export class RuleManager {
   private readonly watchers = new Set<RulesWatcher>();
   private readonly tables: NameTables;
   private readonly install: InstallFn;
+  private readonly fits: ((spec: ProgramSpec, prev: ProgramSpec | null) => string | null) | undefined;
   private readonly defaultBuckets: number;
 
   constructor(options: RuleManagerOptions) {
@@ -54,6 +57,7 @@ export class RuleManager {
     if (!(options.tables instanceof NameTables)) throw new DamperError('DAMPER_ERR_RULES_OPTIONS', 'RuleManager needs NameTables');
     this.tables = options.tables;
     this.install = options.install;
+    this.fits = options.fits;
     this.defaultBuckets = options.defaultBuckets ?? 20;
     this.current = {
       version: 0,
@@ -92,12 +96,15 @@ export class RuleManager {
       prevSpec: this.current.version === 0 ? null : this.current.spec,
       defaultBuckets: this.defaultBuckets,
     });
-    return r.ok ? { ok: true, summary: r.summary } : { ok: false, errors: r.errors };
+    if (!r.ok) return { ok: false, errors: r.errors };
+    const refused = this.fits?.(r.spec, this.current.version === 0 ? null : this.current.spec);
+    return refused ? { ok: false, errors: [`1:1: ${refused}`] } : { ok: true, summary: r.summary };
   }
 
   /**
    * Compiles and installs `yaml` as the next version. Resolves `{ok: false, errors}` for an
-   * invalid set (nothing changes); rejects when `install` fails (nothing is committed).
+   * invalid set (nothing changes), also one that compiles but `fits` refuses (too large for
+   * the shards' program slot); rejects when `install` fails (nothing is committed).
    */
   replace(yaml: string): Promise<ReplaceResult> {
     const run = this.queue.then(() => this.replaceNow(yaml));
@@ -115,6 +122,8 @@ export class RuleManager {
       defaultBuckets: this.defaultBuckets,
     });
     if (!r.ok) return { ok: false, errors: r.errors };
+    const refused = this.fits?.(r.spec, prev);
+    if (refused) return { ok: false, errors: [`1:1: ${refused}`] };
     try {
       await this.install(r.spec, prev);
     } catch (e) {
