@@ -6,6 +6,10 @@ import { startDemoFleet } from '../src/demo/fleet.js';
 import { startEngine } from './helpers/engine.js';
 import { browserSkipReason, launchChromium } from './helpers/chromium.js';
 
+// page.waitForFunction callbacks run in Chromium; the tests are type-checked without the DOM
+// library, so this declares the few DOM members those callbacks use
+declare const document: { getElementById(id: string): { textContent: string | null; rows: ArrayLike<{ cells: ArrayLike<{ textContent: string | null }> }> } | null };
+
 const reason = browserSkipReason;
 if (reason) console.warn(`dashboard-engine test skipped: ${reason}`);
 const rulesFile = fileURLToPath(new URL('../demo/rules.yaml', import.meta.url));
@@ -42,12 +46,12 @@ describe('dashboard on the real engine', () => {
       await page.waitForFunction(() => Number(document.getElementById('events-total')?.textContent) > 0);
 
       await page.waitForFunction(() =>
-        [...(document.getElementById('actions-body') as HTMLTableSectionElement).rows].some(
+        Array.from(document.getElementById('actions-body')?.rows ?? []).some(
           (tr) => tr.cells[2]?.textContent === 'too-hot' && tr.cells[4]?.textContent === 'fired',
         ),
       );
       await page.waitForFunction(() =>
-        [...(document.getElementById('rules-body') as HTMLTableSectionElement).rows].some(
+        Array.from(document.getElementById('rules-body')?.rows ?? []).some(
           (tr) => tr.cells[0]?.textContent === 'too-hot' && Number(tr.cells[1]?.textContent) >= 1,
         ),
       );

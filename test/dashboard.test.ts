@@ -13,6 +13,10 @@ import { EngineMetrics, type MetricsSource } from '../src/ops/metrics.js';
 import { parseExposition, sampleValue } from '../src/ops/parse-exposition.js';
 import { browserSkipReason, launchChromium } from './helpers/chromium.js';
 
+// page.waitForFunction callbacks run in Chromium; the tests are type-checked without the DOM
+// library, so this declares the few DOM members those callbacks use
+declare const document: { getElementById(id: string): { textContent: string | null; rows: ArrayLike<{ cells: ArrayLike<{ textContent: string | null }> }> } | null };
+
 const browserReason = browserSkipReason;
 if (browserReason) console.warn(`dashboard browser test skipped: ${browserReason}`);
 

@@ -39,14 +39,17 @@ export const AGE_POOL_INDEX = 9;
 /** An expression over pool features (op 'feature' indexes POOL until placed into a spec). */
 type Draft = Expr;
 
-const arbNumeric = (): fc.Arbitrary<{ e: Draft; around: number[]; exact: boolean }> =>
+type Numeric = { e: Draft; around: number[]; exact: boolean };
+const numeric = (e: Draft, around: number[], exact: boolean): fc.Arbitrary<Numeric> => fc.constant({ e, around, exact });
+
+const arbNumeric = (): fc.Arbitrary<Numeric> =>
   fc.oneof(
     { weight: 6, arbitrary: fc.integer({ min: 0, max: POOL.length - 1 }).map((i) => ({ e: { op: 'feature', index: i } as Draft, around: POOL[i].thresholds, exact: POOL[i].exact })) },
-    { weight: 1, arbitrary: fc.constant({ e: { op: 'attr', attr: 1 } as Draft, around: [3, 6], exact: true }) },
-    { weight: 1, arbitrary: fc.constant({ e: { op: '-', left: { op: 'feature', index: 0 }, right: { op: 'attr', attr: 1 } } as Draft, around: [-2, 0, 2], exact: true }) },
-    { weight: 1, arbitrary: fc.constant({ e: { op: 'abs', arg: { op: '-', left: { op: 'feature', index: 1 }, right: { op: 'num', value: 5 } } } as Draft, around: [1.13, 2.27], exact: false }) },
-    { weight: 1, arbitrary: fc.constant({ e: { op: '*', left: { op: 'feature', index: 3 }, right: { op: 'feature', index: 0 } } as Draft, around: [6, 17], exact: true }) },
-    { weight: 1, arbitrary: fc.constant({ e: { op: '/', left: { op: 'feature', index: 6 }, right: { op: 'feature', index: 3 } } as Draft, around: [-1.03, 0.51], exact: false }) },
+    { weight: 1, arbitrary: numeric({ op: 'attr', attr: 1 }, [3, 6], true) },
+    { weight: 1, arbitrary: numeric({ op: '-', left: { op: 'feature', index: 0 }, right: { op: 'attr', attr: 1 } }, [-2, 0, 2], true) },
+    { weight: 1, arbitrary: numeric({ op: 'abs', arg: { op: '-', left: { op: 'feature', index: 1 }, right: { op: 'num', value: 5 } } }, [1.13, 2.27], false) },
+    { weight: 1, arbitrary: numeric({ op: '*', left: { op: 'feature', index: 3 }, right: { op: 'feature', index: 0 } }, [6, 17], true) },
+    { weight: 1, arbitrary: numeric({ op: '/', left: { op: 'feature', index: 6 }, right: { op: 'feature', index: 3 } }, [-1.03, 0.51], false) },
   );
 
 const arbComparison = (): fc.Arbitrary<Draft> =>
