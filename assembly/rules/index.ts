@@ -108,20 +108,19 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
   for (let i = 0; i < n; i++) {
     const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
     const flags = load<u32>(row + RR_FLAGS);
+    let known = false, when = false;
     if (onTick) {
-      if ((flags & RULE_USES_AGE) != 0) step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, false, false);
-      continue;
-    }
-    if ((flags & RULE_SIMPLE) != 0) {
+      if ((flags & RULE_USES_AGE) == 0) continue;
+    } else if ((flags & RULE_SIMPLE) != 0) {
       // fast path: a fused `when` read from the row; only a possible transition goes on
       const v = cachedFeature(dev, cells, stamps, gen, load<u32>(row + RR_FUSED_FEATURE), nowMs);
-      const when = fusedCompare(load<u32>(row + RR_FUSED_OP), v, load<f64>(row + RR_FUSED_CONST));
+      when = fusedCompare(load<u32>(row + RR_FUSED_OP), v, load<f64>(row + RR_FUSED_CONST));
       const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
       if (when ? cur == RS_FIRING : cur == RS_IDLE) continue;
-      step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, true, when);
-      continue;
+      known = true;
     }
-    step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, false, false);
+    // one call site: the state machine is inlined once
+    step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, known, when);
   }
 }
 
