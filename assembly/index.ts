@@ -7,7 +7,6 @@ import {
 import { rulesEvaluate, rulesState } from './rules/index';
 import { applyEvents } from './kernel/apply';
 import { deviceAt, deviceFor, touchDevice, setDeviceAttrs, freeAttrs } from './kernel/devices';
-import { countTransitions } from './kernel/outbox';
 import { K_ARENA_TOP, K_RULES, K_MAX_OUT, K_RULE_OFF, K_SLOT_LIMIT, K_STRIDE, MAX_SLOTS } from './kernel/private';
 import { setGeometry, switchTo } from './kernel/switch';
 
@@ -51,7 +50,6 @@ export function tick(fromSlot: i32, nowMs: f64): i32 {
     // rule time on a tick is max(τ, now) (docs/internals.md)
     const ts = tau > nowMs ? tau : nowMs;
     rulesEvaluate(rules, epoch, <u32>slot, d, d + ruleOff, ts, tau, nowMs, true);
-    countTransitions(before);
   }
   return limit;
 }

@@ -12,7 +12,6 @@ import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planFeature, planScalar } from './plan';
 import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP, MAX_SLOTS } from './private';
-import { countTransitions } from './outbox';
 
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
 const TS_LIMIT: f64 = 1e16;
@@ -95,9 +94,7 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     }
     applied += 1;
     if (rules != 0) {
-      const before = load<i32>(HEADER_BASE + H_OUT_LEN);
       rulesEvaluate(rules, epoch, slot, d, d + ruleOff, ts, tau, nowMs, false);
-      countTransitions(before);
     }
   }
   store<f64>(HEADER_BASE + H_EVENTS_APPLIED, load<f64>(HEADER_BASE + H_EVENTS_APPLIED) + applied);

@@ -3,7 +3,7 @@
 import { D_FLAGS, D_TAU, DF_CLOCK, PF_FN, PF_GROUP, NO_PREV, PL_N_FEATURES } from '../layout';
 import { deviceAt, attrValueIn, attrMatchesIn } from './devices';
 import { FN_COUNT, FN_SUM, FN_RATE } from './fns';
-import { reserveOutbox } from './outbox';
+import { reserveOutbox, reserveTransition } from './outbox';
 import { planFeature, planGroup } from './plan';
 import { K_PLAN } from './private';
 import { windowValue } from './query';
@@ -79,4 +79,9 @@ export function attrIsOf(d: usize, attr: u32, kind: u32, value: f64): bool {
 /** Reserves bytes at the end of the outbox for a record; 0 when they do not fit. */
 export function outboxReserve(bytes: i32): usize {
   return reserveOutbox(bytes);
+}
+
+/** outboxReserve for a transition record, which it also counts (H_TRANSITIONS). */
+export function transitionReserve(bytes: i32): usize {
+  return reserveTransition(bytes);
 }

@@ -15,7 +15,7 @@ import {
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
 import { evalExpr, fusedCompare, truthy, cachedFeature } from './eval';
-import { attrOf, attrIsOf, outboxReserve } from './host';
+import { attrOf, attrIsOf, transitionReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
   return rules == 0 ? 0 : <i32>load<u32>(rules + RH_STATE_BYTES);
@@ -50,7 +50,7 @@ function matches(rules: usize, row: usize, dev: usize): bool {
 function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, dev: usize, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
   const nReads = load<u32>(row + RR_READS_COUNT);
   const bytes = OT_VALUES + (nReads << 3);
-  const rec = outboxReserve(<i32>bytes);
+  const rec = transitionReserve(<i32>bytes);
   // The kernel checks room for a whole evaluation before calling; a record that still does
   // not fit is dropped rather than written over memory that is not the outbox.
   if (rec == 0) return;
