@@ -192,10 +192,15 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
   }
   const leaving = slotRange(s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb), to - from, nb);
   const occ = load<u64>(t + CT_OCCUPIED);
-  // most slides in a sparse stream cross only empty buckets
+  // most slides in a sparse stream cross only empty buckets; when every occupied bucket
+  // leaves, the record is emptied without reading them (and without rounding residue)
   if ((occ & leaving) != 0) {
-    store<u64>(t + CT_OCCUPIED, occ & ~leaving);
-    takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
+    if ((occ & ~leaving) == 0) {
+      emptyCache(g, c);
+    } else {
+      store<u64>(t + CT_OCCUPIED, occ & ~leaving);
+      takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
+    }
   }
   return true;
 }
