@@ -52,11 +52,28 @@ const arbNumeric = (): fc.Arbitrary<Numeric> =>
     { weight: 1, arbitrary: numeric({ op: '/', left: { op: 'feature', index: 6 }, right: { op: 'feature', index: 3 } }, [-1.03, 0.51], false) },
   );
 
+/**
+ * The right side of `feature CMP …` around threshold c: the number, or one of the shapes the
+ * encoder fuses with the setpoint attribute (attr 1, usually 3/5/7): `setpoint + (c − 5)`,
+ * `(c − 5) + setpoint`, `setpoint − (5 − c)`, `setpoint`.
+ */
+function rightSide(c: number, form: number, neg: boolean, op: string): Draft {
+  const sp: Draft = { op: 'attr', attr: 1 };
+  switch (form) {
+    case 1: return { op: '+', left: sp, right: { op: 'num', value: c - 5 } };
+    case 2: return { op: '+', left: { op: 'num', value: c - 5 }, right: sp };
+    case 3: return { op: '-', left: sp, right: { op: 'num', value: 5 - c } };
+    case 4: return sp;
+    default: return neg && op !== '==' ? { op: 'neg', arg: { op: 'num', value: -c } } : { op: 'num', value: c };
+  }
+}
+
 const arbComparison = (): fc.Arbitrary<Draft> =>
-  fc.tuple(arbNumeric(), fc.constantFrom('<', '<=', '>', '>=', '==', '!=' as const), fc.nat(), fc.boolean()).map(([n, op0, k, neg]) => {
+  fc.tuple(arbNumeric(), fc.constantFrom('<', '<=', '>', '>=', '==', '!=' as const), fc.nat(), fc.boolean(), fc.constantFrom(0, 0, 0, 1, 2, 3, 4)).map(([n, op0, k, neg, form]) => {
     const op = n.exact ? op0 : op0 === '==' ? '>=' : op0 === '!=' ? '<' : op0;
     const c = n.around[k % n.around.length];
-    return { op, left: n.e, right: neg && op !== '==' ? { op: 'neg', arg: { op: 'num', value: -c } } : { op: 'num', value: c } } as Draft;
+    // the attribute forms only on a plain feature (what the kernel fuses into a row atom)
+    return { op, left: n.e, right: rightSide(c, n.e.op === 'feature' ? form : 0, neg, op) } as Draft;
   });
 
 const arbCondition: fc.Arbitrary<Draft> = fc.letrec<{ cond: Draft }>((tie) => ({

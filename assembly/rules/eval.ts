@@ -6,7 +6,7 @@ import {
   OP_END, OP_NUM, OP_FEATURE, OP_ATTR, OP_ABS, OP_NEG, OP_NOT, OP_ADD, OP_SUB, OP_MUL, OP_DIV,
   OP_LT, OP_LE, OP_GT, OP_GE, OP_EQ, OP_NE, OP_AND, OP_OR,
   OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
-  OP_AND_SKIP, OP_OR_SKIP, OP_BOOL,
+  OP_AND_SKIP, OP_OR_SKIP, OP_BOOL, RR_ATOM0, RR_ATOM1, ATOM_OP, ATOM_FEATURE, ATOM_ATTR, ATOM_NUM, NO_ATTR, RULE_TWO_ATOMS,
 } from './format';
 import { queryDeviceFeature, attrOf } from './host';
 
@@ -46,6 +46,24 @@ export function fusedCompare(op: u32, a: f64, c: f64): bool {
   if (op == OP_FEATURE_LE_NUM) return a <= c;
   if (op == OP_FEATURE_EQ_NUM) return a == c;
   return a == a && c == c && a != c;
+}
+
+/** One row atom (format.ts): `feature CMP number`, or `feature CMP device.NAME + number`. */
+// @ts-ignore: decorator
+@inline
+function atomTrue(a: usize, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+  const v = cachedFeature(dev, cells, stamps, gen, load<u32>(a + ATOM_FEATURE), nowMs);
+  const attr = load<u32>(a + ATOM_ATTR);
+  const c = attr == NO_ATTR ? load<f64>(a + ATOM_NUM) : attrOf(dev, attr) + load<f64>(a + ATOM_NUM);
+  return fusedCompare(load<u32>(a + ATOM_OP), v, c);
+}
+
+/** The `when` of a RULE_FUSED_WHEN rule from its row atoms; the second is not computed when the first is false. */
+// @ts-ignore: decorator
+@inline
+export function fusedWhen(row: usize, flags: u32, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+  const first = atomTrue(row + RR_ATOM0, dev, cells, stamps, gen, nowMs);
+  return first && (flags & RULE_TWO_ATOMS) != 0 ? atomTrue(row + RR_ATOM1, dev, cells, stamps, gen, nowMs) : first;
 }
 
 /**

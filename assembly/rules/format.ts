@@ -30,18 +30,26 @@ export const RR_READS_COUNT = 44; //      u32
 export const RR_WORD = 48; //             u32  state offset of the rule's u32 state word
 export const RR_SINCE = 52; //            u32  state offset of the f64 pending-since (0: rule has no `for`)
 export const RR_LAST_FIRE = 56; //        u32  state offset of the f64 last fire (0: rule has no `cooldown`)
-// RULE_FUSED_WHEN: the `when` instruction's operands, copied into the row (no code fetch)
-export const RR_FUSED_OP = 60; //         u32  OP_FEATURE_*_NUM
-export const RR_FUSED_FEATURE = 64; //    u32  feature index
-export const RR_FUSED_CONST = 72; //      f64  the number
-export const RULE_BYTES = 80;
+// RULE_FUSED_WHEN: `when` is one atom, or two joined by `and`, each `feature CMP number` or
+// `feature CMP device.NAME ± number`, copied into the row (evaluated without the interpreter)
+export const RR_ATOM0 = 64; //            ATOM_BYTES: the first atom
+export const RR_ATOM1 = 88; //            ATOM_BYTES: the second (RULE_TWO_ATOMS)
+export const RULE_BYTES = 112;
+
+export const ATOM_OP = 0; //              u32  OP_FEATURE_*_NUM: the comparison
+export const ATOM_FEATURE = 4; //         u32  feature index (left side)
+export const ATOM_ATTR = 8; //            u32  attribute id added to the number (right side), NO_ATTR: none
+export const ATOM_NUM = 16; //            f64  the number
+export const ATOM_BYTES = 24;
+export const NO_ATTR = 0xffffffff;
 
 export const RULE_USES_AGE = 1;
 export const RULE_HAS_CLEAR = 2;
-export const RULE_FUSED_WHEN = 4; //      `when` is one fused feature-compare instruction (RR_FUSED_*)
+export const RULE_FUSED_WHEN = 4; //      `when` is fused atoms in the row (RR_ATOM*)
 // Fused `when`, no match clauses, no `clear`: after an event, nothing can change unless
 // `when` is true while not firing or false while not idle (the VM's fast path).
 export const RULE_SIMPLE = 8;
+export const RULE_TWO_ATOMS = 16; //      `when` is RR_ATOM0 and RR_ATOM1
 
 // ---- match clause: header then MV_BYTES per accepted value ----
 export const MC_ATTR = 0; //              u32  global attribute id

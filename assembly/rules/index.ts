@@ -5,7 +5,6 @@ import {
   RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
   RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN, RULE_SIMPLE,
-  RR_FUSED_OP, RR_FUSED_FEATURE, RR_FUSED_CONST,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
   RD_KIND, RD_ID, READ_BYTES, READ_FEATURE,
   RR_WORD, RR_SINCE, RR_LAST_FIRE, RSW_STATE_MASK, RSW_FIRED, VM_SCRATCH, VM_SCRATCH_BYTES, VS_GEN,
@@ -14,7 +13,7 @@ import {
   HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
-import { evalExpr, fusedCompare, truthy, cachedFeature } from './eval';
+import { evalExpr, fusedWhen, truthy, cachedFeature } from './eval';
 import { attrOf, attrIsOf, transitionReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
@@ -113,8 +112,7 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
       if ((flags & RULE_USES_AGE) == 0) continue;
     } else if ((flags & RULE_SIMPLE) != 0) {
       // fast path: a fused `when` read from the row; only a possible transition goes on
-      const v = cachedFeature(dev, cells, stamps, gen, load<u32>(row + RR_FUSED_FEATURE), nowMs);
-      when = fusedCompare(load<u32>(row + RR_FUSED_OP), v, load<f64>(row + RR_FUSED_CONST));
+      when = fusedWhen(row, flags, dev, cells, stamps, gen, nowMs);
       const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
       if (when ? cur == RS_FIRING : cur == RS_IDLE) continue;
       known = true;
@@ -145,7 +143,7 @@ function step(
   let when = when0;
   if (!known) {
     when = (flags & RULE_FUSED_WHEN) != 0
-      ? fusedCompare(load<u32>(row + RR_FUSED_OP), cachedFeature(dev, cells, stamps, gen, load<u32>(row + RR_FUSED_FEATURE), nowMs), load<f64>(row + RR_FUSED_CONST))
+      ? fusedWhen(row, flags, dev, cells, stamps, gen, nowMs)
       : truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), dev, stack, cells, stamps, gen, nowMs));
   }
   if (cur == RS_FIRING) {

@@ -107,6 +107,36 @@ function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
   }
 }
 
+interface Atom { op: number; feature: number; attr: number; num: number }
+
+/**
+ * `feature CMP number` or `feature CMP device.NAME ± number` as a row atom; null for any
+ * other shape. The atom computes `attr + num` where the code computes `attr + n`, `n + attr`
+ * or `attr − n` (a − n is a + (−n) in IEEE arithmetic), so both give the same bits.
+ */
+function atomOf(e: Expr): Atom | null {
+  if (!(e.op in FUSED_OPS) || !('left' in e) || e.left.op !== 'feature') return null;
+  const op = FUSED_OPS[e.op];
+  const feature = e.left.index;
+  const r = e.right;
+  if (r.op === 'num') return { op, feature, attr: F.NO_ATTR, num: r.value };
+  if (r.op === 'neg' && r.arg.op === 'num') return { op, feature, attr: F.NO_ATTR, num: -r.arg.value };
+  if (r.op === 'attr') return { op, feature, attr: r.attr, num: 0 };
+  if (r.op === '+' && r.left.op === 'attr' && r.right.op === 'num') return { op, feature, attr: r.left.attr, num: r.right.value };
+  if (r.op === '+' && r.left.op === 'num' && r.right.op === 'attr') return { op, feature, attr: r.right.attr, num: r.left.value };
+  if (r.op === '-' && r.left.op === 'attr' && r.right.op === 'num') return { op, feature, attr: r.left.attr, num: -r.right.value };
+  return null;
+}
+
+/** The row atoms of a `when` that is one atom or two joined by `and`; null otherwise. */
+function fusedAtoms(when: Expr): Atom[] | null {
+  const one = atomOf(when);
+  if (one) return [one];
+  if (when.op !== 'and') return null;
+  const a = atomOf(when.left), b = atomOf(when.right);
+  return a && b ? [a, b] : null;
+}
+
 function emitCode(w: Writer, e: Expr, nFeatures: number): { at: number; depth: number } {
   const at = w.length;
   const depth = emitExpr(w, e, nFeatures);
@@ -130,15 +160,17 @@ function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<strin
   }
   w.f64(row + F.RR_FOR, rule.forMs);
   w.f64(row + F.RR_COOLDOWN, rule.cooldownMs);
-  const fused = rule.when.op in FUSED_OPS && 'left' in rule.when && rule.when.left.op === 'feature' && rule.when.right.op === 'num';
-  if (fused && 'left' in rule.when && rule.when.left.op === 'feature' && rule.when.right.op === 'num') {
-    w.u32(row + F.RR_FUSED_OP, FUSED_OPS[rule.when.op]);
-    w.u32(row + F.RR_FUSED_FEATURE, rule.when.left.index);
-    w.f64(row + F.RR_FUSED_CONST, rule.when.right.value);
-  }
-  const simple = fused && !rule.clear && rule.match.length === 0;
+  const atoms = fusedAtoms(rule.when);
+  atoms?.forEach((a, k) => {
+    const at = row + (k === 0 ? F.RR_ATOM0 : F.RR_ATOM1);
+    w.u32(at + F.ATOM_OP, a.op);
+    w.u32(at + F.ATOM_FEATURE, a.feature);
+    w.u32(at + F.ATOM_ATTR, a.attr);
+    w.f64(at + F.ATOM_NUM, a.num);
+  });
+  const simple = atoms !== null && !rule.clear && rule.match.length === 0;
   w.u32(row + F.RR_FLAGS, (rule.usesAge ? F.RULE_USES_AGE : 0) | (rule.clear ? F.RULE_HAS_CLEAR : 0)
-    | (fused ? F.RULE_FUSED_WHEN : 0) | (simple ? F.RULE_SIMPLE : 0));
+    | (atoms ? F.RULE_FUSED_WHEN : 0) | (simple ? F.RULE_SIMPLE : 0) | (atoms?.length === 2 ? F.RULE_TWO_ATOMS : 0));
   w.i32(row + F.RR_PREV, prevByKey.get(rule.key) ?? -1);
 
   if (rule.match.length > 0) {
