@@ -7,6 +7,7 @@ import {
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
 import { cacheAdded, slideCache } from './window-cache';
+import { K_CACHES_LIVE } from './private';
 
 export const ID_TAG: i64 = i64.MIN_VALUE;
 
@@ -45,31 +46,21 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   // only an event older than τ can be late
   if (ts < tau && idf < floorDiv(tau, bucketMs, invB) - nbf + 1) return true;
   const id = <i64>idf;
-  // The window cache (window-cache.ts), once a rule query filled it, follows the events; when
-  // τ has moved to a later bucket it slides first, since this event may reuse the ring slot
-  // of a bucket that leaves the window. Without rules this is one load.
   const r = idf - floorDiv(idf, nbf, load<f64>(g + PG_INV_NB)) * nbf;
-  const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
-  const key = load<i64>(cache);
-  let hi: f64 = 0;
-  let cacheLive = false;
-  if (key != 0) {
-    hi = ts < tau ? floorDiv(tau, bucketMs, invB) : idf;
-    const from = key ^ ID_TAG, to = <i64>hi;
-    // the first leaving bucket, from + 1 − nb, shares its ring slot with from + 1: known from
-    // this event's slot r when the event is in τ's bucket (no division)
-    let s0: i64 = -1;
-    if (ts >= tau) {
-      s0 = <i64>r - (to - from) + 1;
-      if (s0 < 0) s0 += <i64>nbf;
-    }
-    cacheLive = from == to || slideCache(g, d, cache, from, to, s0);
-  }
   const mask = load<u32>(g + PG_MASK);
   const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
   const base = d + <usize>load<u32>(g + PG_STATE_OFF);
   const rec = base + GROUP_HEADER_BYTES + <usize>r * recBytes;
+  // The window cache (window-cache.ts), once a query filled it, follows the events. It slides
+  // to τ's bucket before a new bucket reuses this ring slot (the slot may hold a bucket that
+  // leaves the window), else after the event is written. Until some cache of the program was
+  // filled (without rules: never) nothing here touches the device's cache records: reading
+  // their tag ahead of the ring record made a features-only event 10–30% slower.
+  const caching = load<u32>(K_CACHES_LIVE) != 0;
+  const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
+  let synced = false, cacheLive = false;
   if ((load<i64>(rec) ^ ID_TAG) != id) {
+    if (caching && load<i64>(cache) != 0) { cacheLive = cacheToTau(g, d, cache, ts, tau, idf, r); synced = true; }
     resetRecord(g, mask, rec, recBytes);
     store<i64>(rec, id ^ ID_TAG);
   }
@@ -77,10 +68,8 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool
   // seconds from the bucket start: ts − start is exact; × 0.001 instead of a division
   const tb = (ts - start) * 0.001;
   addEvent(g, mask, rec, ts, tb, v);
-  if (cacheLive) {
-    addEvent(g, mask, cache, ts, ((idf - hi + nbf - 1) * bucketMs) / 1000 + tb, v);
-    cacheAdded(g, mask, cache, rec, <u64>r);
-  }
+  if (caching && !synced && load<i64>(cache) != 0) cacheLive = cacheToTau(g, d, cache, ts, tau, idf, r);
+  if (cacheLive) cacheAddEvent(g, mask, cache, rec, ts, tb, v, tau, idf, r);
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);
     if (first == 0 || id < (first ^ ID_TAG)) store<i64>(base, id ^ ID_TAG);
@@ -104,4 +93,27 @@ export function recordIn(ring: usize, recBytes: usize, nb: i64, s0: i64, lo: i64
   if (s >= nb) s -= nb;
   const rec = ring + <usize>s * recBytes;
   return (load<i64>(rec) ^ ID_TAG) == k ? rec : 0;
+}
+
+/** Brings a live cache record to τ's bucket before or after an event (updateGroup); false when it was dropped. Out of line: the apply loop stays small. */
+function cacheToTau(g: usize, d: usize, cache: usize, ts: f64, tau: f64, idf: f64, r: f64): bool {
+  const hi = ts < tau ? floorDiv(tau, load<f64>(g + PG_BUCKET_MS), load<f64>(g + PG_INV_BUCKET_MS)) : idf;
+  const from = load<i64>(cache) ^ ID_TAG, to = <i64>hi;
+  if (from == to) return true;
+  // the first leaving bucket, from + 1 − nb, shares its ring slot with from + 1: known from
+  // this event's slot r when the event is in τ's bucket (no division)
+  let s0: i64 = -1;
+  if (ts >= tau) {
+    s0 = <i64>r - (to - from) + 1;
+    if (s0 < 0) s0 += <i64>load<u32>(g + PG_NB);
+  }
+  return slideCache(g, d, cache, from, to, s0);
+}
+
+/** Adds the event to the live cache record as to its bucket record `rec` (slot `r`). */
+function cacheAddEvent(g: usize, mask: u32, cache: usize, rec: usize, ts: f64, tb: f64, v: f64, tau: f64, idf: f64, r: f64): void {
+  const bucketMs = load<f64>(g + PG_BUCKET_MS);
+  const hi = ts < tau ? floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS)) : idf;
+  addEvent(g, mask, cache, ts, ((idf - hi + <f64>load<u32>(g + PG_NB) - 1) * bucketMs) / 1000 + tb, v);
+  cacheAdded(g, mask, cache, rec, <u64>r);
 }

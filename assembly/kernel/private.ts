@@ -16,6 +16,7 @@ export const K_PLAN: usize = K + 36; //          u32  absolute address of the ac
 export const K_RULES: usize = K + 40; //         u32  absolute address of the active rules section (0: none)
 export const K_MAX_OUT: usize = K + 44; //       u32  rulesMaxOutBytes of the active rules
 export const K_PAGE_BYTES: usize = K + 48; //    u32  bytes per device page
+export const K_CACHES_LIVE: usize = K + 52; //   u32  1 once a window cache was filled under the active program
 export const K_PAGE_MAGIC: usize = K + 56; //    u64  ceil(2^40 / perPage): slot / perPage as a multiply and shift
 export const K_FREE: usize = K + 64; //          u32[32] free lists of the arena by size class
 

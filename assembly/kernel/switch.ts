@@ -17,7 +17,7 @@ import { FN_LAST, FN_EWMA, FN_AGE } from './fns';
 import { planGroup, planFeature } from './plan';
 import {
   K_DIR, K_DIR_CAP, K_PER_PAGE, K_STRIDE, K_SLOT_LIMIT, K_RULE_OFF, K_RULE_BYTES, K_LAYOUT_HASH, K_PLAN, K_RULES,
-  K_MAX_OUT, K_PAGE_BYTES, K_PAGE_MAGIC,
+  K_MAX_OUT, K_PAGE_BYTES, K_PAGE_MAGIC, K_CACHES_LIVE,
 } from './private';
 
 @inline function align8(n: u32): u32 { return (n + 7) & ~7; }
@@ -133,6 +133,8 @@ export function switchTo(progSlot: i32): void {
   store<u32>(K_LAYOUT_HASH, load<u32>(plan + PL_LAYOUT_HASH));
   store<u32>(K_RULE_OFF, ruleOff);
   store<u32>(K_RULE_BYTES, ruleBytes);
+  // the new blocks hold no cache record yet (updateGroup skips them until a fill)
+  store<u32>(K_CACHES_LIVE, 0);
   store<i32>(HEADER_BASE + H_ACTIVE_PROG, progSlot);
   store<u32>(HEADER_BASE + H_ACTIVE_EPOCH, load<u32>(base + P_EPOCH));
 }

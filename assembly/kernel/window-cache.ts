@@ -21,6 +21,7 @@ import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE,
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
+import { K_CACHES_LIVE } from './private';
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -125,6 +126,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); }
   if ((mask & ((1 << BLK_MOM) | (1 << BLK_LSQ) | (1 << BLK_LSQ2))) != 0) fillMoments(g, mask, ring, rb, nb, s0, c, lo, hi, bucketMs);
+  store<u32>(K_CACHES_LIVE, 1);
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
   store<i64>(c, hi ^ ID_TAG);
