@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExposition, sampleValue } from '../src/ops/parse-exposition.js';
-import { IngestClient, startEngine, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, type InProcessEngine, streamRuleYaml } from './helpers/index.js';
 
-const RULES = `
-rules:
-  - id: seen
-    when: last(x) > 0
-    actions: [note]
-actions:
-  note: { kind: stream }
-`;
+const RULES = streamRuleYaml('seen', 'last(x) > 0');
 
 let e: InProcessEngine;
 beforeAll(async () => {

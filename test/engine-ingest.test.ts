@@ -1,15 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pack } from 'msgpackr';
-import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine, streamRuleYaml } from './helpers/index.js';
 
-const RULES = `
-rules:
-  - id: hot
-    when: last(temperature) > 100
-    actions: [note]
-actions:
-  note: { kind: stream }
-`;
+const RULES = streamRuleYaml('hot', 'last(temperature) > 100');
 
 let e: InProcessEngine;
 beforeAll(async () => {

@@ -3,16 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { IngestClient, PACKAGE_ROOT, startEngineProcess } from './helpers/index.js';
+import { IngestClient, PACKAGE_ROOT, startEngineProcess, streamRuleYaml } from './helpers/index.js';
 
-const RULES = `
-rules:
-  - id: seen
-    when: last(x) > 0
-    actions: [note]
-actions:
-  note: { kind: stream }
-`;
+const RULES = streamRuleYaml('seen', 'last(x) > 0');
 
 async function allActions(url: string): Promise<Array<{ device: string; state: string }>> {
   const res = await fetch(`${url}/v1/actions?from=0&limit=100000`);

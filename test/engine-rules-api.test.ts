@@ -1,16 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine, streamRuleYaml } from './helpers/index.js';
 
-const V1 = `
-rules:
-  - id: hot
-    when: last(t) > 100
-    actions: [note]
-actions:
-  note: { kind: stream }
-`;
+const V1 = streamRuleYaml('hot', 'last(t) > 100');
 const V2 = `
 rules:
   - id: hot

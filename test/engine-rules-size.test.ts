@@ -1,16 +1,9 @@
 // A rules set that compiles but whose program is larger than a shard's program slot is a
 // validation error (400 with a line:col message), never a 500, and changes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IngestClient, startEngine, until, type InProcessEngine } from './helpers/index.js';
+import { IngestClient, startEngine, until, type InProcessEngine, streamRuleYaml } from './helpers/index.js';
 
-const SMALL = `
-rules:
-  - id: hot
-    when: last(t) > 100
-    actions: [note]
-actions:
-  note: { kind: stream }
-`;
+const SMALL = streamRuleYaml('hot', 'last(t) > 100');
 
 /** `n` rules over distinct thresholds: about 130 bytes of program each. */
 function many(n: number): string {
