@@ -71,8 +71,9 @@ export class WindowFeatures {
         d.rings.set(r.key, ring);
       }
       const b = Math.floor(ts / r.B);
-      ring.first = Math.min(ring.first, b);
       if (b < Math.floor(d.clock / r.B) - r.n + 1) continue; // late for this window
+      // the earliest bucket seen counts only events the window took (as the kernel's RFIT block)
+      ring.first = Math.min(ring.first, b);
       const i = ((b % r.n) + r.n) % r.n;
       if (ring.ids[i] !== b) {
         ring.ids[i] = b;
@@ -109,6 +110,14 @@ export class WindowFeatures {
       const from = Math.max(ring.first, lo);
       const m = hi - from;
       if (m < 2) return NaN;
+      // an empty window is NaN, like every function but count, sum and rate (SPEC §4.1)
+      const cur = ((hi % n) + n) % n;
+      let seen = ring.ids[cur] === hi ? ring.count[cur] : 0;
+      for (let k = from; k < hi && seen === 0; k++) {
+        const i = ((k % n) + n) % n;
+        if (ring.ids[i] === k) seen += ring.count[i];
+      }
+      if (seen === 0) return NaN;
       // least-squares slope of per-bucket rates against bucket start (s), centred for precision
       let sx = 0, sy = 0, sxx = 0, sxy = 0;
       for (let k = from; k < hi; k++) {
