@@ -46,7 +46,12 @@ export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
   // the tag is the window's last bucket: the record is current while τ lies in that bucket
   // (the products are exact, as in floorDiv; a zero tag decodes to a bucket no τ lies in)
   const start = <f64>(load<i64>(c) ^ ID_TAG) * bucketMs;
-  if (!(tau >= start && tau < start + bucketMs)) syncCache(g, d, c, tau, false);
+  // a sliding record whose window holds nothing is the empty record whatever its tag: the
+  // next event (updateGroup) retags it, so a sparse metric's window is not synced per query
+  if (!(tau >= start && tau < start + bucketMs)
+    && !(load<i64>(c) != 0 && (load<u32>(g + PG_FLAGS) & GF_SLIDES) != 0 && load<u64>(c + <usize>load<u32>(g + PG_REC_BYTES) + CT_OCCUPIED) == 0)) {
+    syncCache(g, d, c, tau, false);
+  }
   if (fn == FN_COUNT) return load<f64>(c + blockOff(g, BLK_CNT));
   if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / (<f64>load<u32>(g + PG_NB) * bucketMs / 1000);
   if (fn == FN_SUM || fn == FN_AVG) {
