@@ -2,8 +2,8 @@
 // shows, fast-forwarded (the demo fleet runs 20 simulated seconds per second).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { startDemoFleet } from '../src/demo/fleet.js';
 import { startEngine } from './helpers/engine.js';
+import { startFleetOn } from './helpers/fleet.js';
 import { browserSkipReason, launchChromium } from './helpers/chromium.js';
 
 // page.waitForFunction callbacks run in Chromium; the tests are type-checked without the DOM
@@ -18,11 +18,8 @@ const ADMIN = 'dash-admin';
 describe('dashboard on the real engine', () => {
   it.skipIf(reason !== '')('shows the demo fleet, its action records and a device, with the admin token', { timeout: 180_000 }, async () => {
     const te = await startEngine({ rulesFile, flags: { 'admin-token': ADMIN } });
-    const fleet = startDemoFleet({
-      url: te.wsUrl,
+    const fleet = startFleetOn(te, {
       devices: 2,
-      registry: te.engine.registry,
-      attrsChanged: (id) => te.engine.devices.attrsChanged(id),
       intervalMs: 50,
       timeScale: 20,
       episodeRates: { overheatPerSec: 0.5, errorsPerSec: 0, silentPerSec: 0 },

@@ -3,9 +3,10 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startDemoFleet, type DemoFleet } from '../src/demo/fleet.js';
+import type { DemoFleet } from '../src/demo/fleet.js';
 import { parseExposition, sampleValue } from '../src/ops/parse-exposition.js';
 import { startEngine, type InProcessEngine } from './helpers/engine.js';
+import { startFleetOn } from './helpers/fleet.js';
 
 const rulesFile = fileURLToPath(new URL('../demo/rules.yaml', import.meta.url));
 
@@ -39,11 +40,8 @@ describe('demo fleet through the real engine', () => {
 
   it('overheating thermostats fire too-hot; metrics, device API and dashboard show the fleet', async () => {
     const { engine } = te;
-    fleet = startDemoFleet({
-      url: te.wsUrl,
+    fleet = startFleetOn(te, {
       devices: 3,
-      registry: engine.registry,
-      attrsChanged: (id) => engine.devices.attrsChanged(id),
       seed: 3,
       intervalMs: 50,
       timeScale: 20, // a simulated second every 50 ms
@@ -96,11 +94,8 @@ describe('demo fleet through the real engine', () => {
 describe('demo fleet with device token auth', () => {
   it('registers each device with a token before connecting, so token mode accepts it', async () => {
     const te = await startEngine({ rulesFile, flags: { 'auth-devices': 'token' } });
-    const fleet = startDemoFleet({
-      url: te.wsUrl,
+    const fleet = startFleetOn(te, {
       devices: 2,
-      registry: te.engine.registry,
-      attrsChanged: (id) => te.engine.devices.attrsChanged(id),
       intervalMs: 50,
       batchReadings: 1,
     });
