@@ -38,8 +38,19 @@ export class ProgramInstaller {
     return this.epoch;
   }
 
+  /** The last program `fits` encoded: install reuses it when asked for the same set next. */
+  private encoded: { spec: ProgramSpec; prev: ProgramSpec | null; epoch: number; bytes: Uint8Array } | null = null;
+
+  private encode(spec: ProgramSpec, prev: ProgramSpec | null, epoch: number): Uint8Array {
+    const e = this.encoded;
+    if (e && e.spec === spec && e.prev === prev && e.epoch === epoch) return e.bytes;
+    const bytes = encodeProgram(spec, epoch, prev);
+    this.encoded = { spec, prev, epoch, bytes };
+    return bytes;
+  }
+
   /** Why `spec` cannot be installed after `prev` (its program is larger than a shard's slot), or null. */
-  fits = (spec: ProgramSpec, prev: ProgramSpec | null): string | null => this.tooLarge(encodeProgram(spec, this.epoch + 1, prev).length);
+  fits = (spec: ProgramSpec, prev: ProgramSpec | null): string | null => this.tooLarge(this.encode(spec, prev, this.epoch + 1).length);
 
   private tooLarge(bytes: number): string | null {
     const slot = Math.min(...this.deps.shards.memories.map((m) => programSlotBytes(m)));
@@ -49,7 +60,8 @@ export class ProgramInstaller {
   install = async (spec: ProgramSpec, prev: ProgramSpec | null): Promise<void> => {
     const { shards, scheduler, programs } = this.deps;
     const epoch = this.epoch + 1;
-    const bytes = encodeProgram(spec, epoch, prev);
+    const bytes = this.encode(spec, prev, epoch);
+    this.encoded = null;
     // RuleManager asks `fits` first; this only keeps a set that cannot fit from changing anything
     const tooLarge = this.tooLarge(bytes.length);
     if (tooLarge) throw new DamperError('DAMPER_ERR_RULES_INVALID', tooLarge);
