@@ -17,8 +17,8 @@ const DEVICES = Number(process.env.DAMPER_BENCH_DEVICES ?? 10_000);
 // Event time between consecutive events of the whole stream: 5 ms over 10,000 devices is one
 // event per device every ~50 s (sparse, the default and the target's stream); 0.1 ms is one
 // per second (dense, measured too for features only and 10 rules unless the step is set).
-const STEP_MS = Number(process.env.DAMPER_BENCH_STEP_MS ?? 5);
-const DENSE_STEP_MS = 0.1;
+export const STEP_MS = Number(process.env.DAMPER_BENCH_STEP_MS ?? 5);
+export const DENSE_STEP_MS = 0.1;
 const BATCH = 1_000;
 const T0 = 1_763_800_000_000;
 const RULE_COUNTS = [0, 1, 10, 100];
@@ -48,7 +48,7 @@ function benchRule(i: number): RuleSpec {
   return { id: `r${i}`, key, when, clear: null, forMs, cooldownMs, usesAge: false, match: [], reads, actions: [] };
 }
 
-function spec(rules: number): ProgramSpec {
+export function spec(rules: number): ProgramSpec {
   return {
     version: 1, metrics: ['temperature', 'errors'], attrs: ['setpoint'], strings: [],
     features: FEATURES, rules: Array.from({ length: rules }, (_, i) => benchRule(i)),
@@ -56,7 +56,7 @@ function spec(rules: number): ProgramSpec {
 }
 
 /** A seeded stream: thermostats drifting around 22 °C with rare spikes, 1 event in 10 an error. */
-function makeBatches(count: number, stepMs: number): Float64Array[] {
+export function makeBatches(count: number, stepMs: number): Float64Array[] {
   let seed = 42;
   // 32-bit LCG (as bench/kernel.ts); an earlier f64 version lost bits above 2^53 and cycled
   // after 10,466 draws, which touched only 4,829 of the 10,000 devices with 3-value cycles
@@ -89,7 +89,7 @@ function writeBatch(memory: WebAssembly.Memory, base: number, a: Float64Array, s
   }
 }
 
-interface Config {
+export interface Config {
   name: string;
   rules: number;
   k: KernelExports;
@@ -99,9 +99,10 @@ interface Config {
   events: number;
 }
 
-function setup(name: string, program: ProgramSpec): Config {
+/** One kernel instance (of `module`, by default build/damper.wasm) running `program` over the bench fleet. */
+export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module): Config {
   const { memory, layout } = createShardMemory({ ringBytes: 4096, batchEvents: BATCH, outboxBytes: 1 << 20, initialArenaPages: 512 });
-  const k = instantiateKernel(memory);
+  const k = instantiateKernel(memory, module);
   writeProgram(memory, 0, encodeProgram(program, 1, null));
   k.switchProgram(0);
   const dv = new DataView(memory.buffer);
@@ -129,7 +130,7 @@ function runBatch(c: Config, a: Float64Array, shift: number): number {
 }
 
 /** Rules that read only `last`: the VM's own cost without window scans. */
-function lastOnly(n: number): ProgramSpec {
+export function lastOnly(n: number): ProgramSpec {
   const p = spec(n);
   return { ...p, rules: p.rules.map((r, i) => ({ ...r, key: `last-${i}`, when: { op: '>', left: feat(2), right: num(30 + (i % 9)) }, reads: [{ kind: 'feature' as const, index: 2 }] })) };
 }
@@ -138,7 +139,7 @@ function lastOnly(n: number): ProgramSpec {
  * Every configuration gets the same batches, interleaved batch by batch, and is timed in
  * CPU time: on a shared machine wall time measures the neighbours more than the kernel.
  */
-function measure(configs: Config[], stepMs: number, quick: boolean): void {
+export function measure(configs: Config[], stepMs: number, quick: boolean): void {
   const batches = makeBatches(quick ? 60 : 200, stepMs);
   const rounds = quick ? 150 : 600;
   // each replay of the batches is shifted past the previous one: replaying the same

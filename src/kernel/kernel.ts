@@ -55,9 +55,12 @@ export function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
-/** Instantiates the kernel over a shard memory (header already written) and runs init(). */
-export function instantiateKernel(memory: WebAssembly.Memory): KernelExports {
-  const instance = new WebAssembly.Instance(kernelModule(), {
+/**
+ * Instantiates the kernel over a shard memory (header already written) and runs init().
+ * `module`: another build of the kernel (bench/rules-ab.ts compares two in one process).
+ */
+export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembly.Module = kernelModule()): KernelExports {
+  const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
       abort(_msg: number, _file: number, line: number, col: number): never {

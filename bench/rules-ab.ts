@@ -1,0 +1,54 @@
+// A/B of two kernel builds on bench:rules' workload, in one process: both builds run the
+// same programs over the same batches, interleaved batch by batch and timed in CPU time, so
+// a 3–10% change is visible on a machine whose separate runs vary by ±20%.
+//
+//   cp build/damper.wasm /tmp/a.wasm     # before the change
+//   npm run build:wasm                   # after it
+//   node dist/bench/rules-ab.js /tmp/a.wasm build/damper.wasm [--rules 0,10] [--runs 3] [--dense] [--quick]
+//
+// Prints, per run, ns per event of each build and configuration, B/A, and each build's
+// ratio of every rule count to its own features-only configuration (bench:rules' ratio).
+// Both builds must read the same program format (the encoder is this checkout's).
+import { readFileSync } from 'node:fs';
+import { DENSE_STEP_MS, STEP_MS, measure, setup, spec, type Config } from './rules.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const [pathA, pathB] = process.argv.slice(2, 4);
+if (!pathA || !pathB || pathA.startsWith('--') || pathB.startsWith('--')) {
+  process.stderr.write('usage: node dist/bench/rules-ab.js A.wasm B.wasm [--rules 0,10] [--runs 3] [--dense] [--quick]\n');
+  process.exit(2);
+}
+const modules = [pathA, pathB].map((p) => new WebAssembly.Module(readFileSync(p)));
+const ruleCounts = arg('--rules', '0,10').split(',').map(Number);
+const runs = Number(arg('--runs', '3'));
+const stepMs = process.argv.includes('--dense') ? DENSE_STEP_MS : STEP_MS;
+const quick = process.argv.includes('--quick');
+
+const nsPerEvent = (c: Config): number => c.cpuNs / c.events;
+const fmt = (x: number): string => x.toFixed(1).padStart(7);
+
+process.stdout.write(`A = ${pathA}\nB = ${pathB}\nstream: one event every ${stepMs} ms of event time\n`);
+for (let run = 1; run <= runs; run++) {
+  // A and B of each rule count side by side, so both see the same cache pressure
+  const configs: Config[] = [];
+  for (const n of ruleCounts) for (const [i, m] of modules.entries()) configs.push(setup(`${'AB'[i]} ${n}`, spec(n), m));
+  measure(configs, stepMs, quick);
+  const lines = [`run ${run}:  rules      A ns/ev  B ns/ev   B/A`];
+  for (let j = 0; j < ruleCounts.length; j++) {
+    const a = nsPerEvent(configs[2 * j]), b = nsPerEvent(configs[2 * j + 1]);
+    lines.push(`        ${String(ruleCounts[j]).padStart(9)}  ${fmt(a)}  ${fmt(b)}  ${(b / a).toFixed(3)}`);
+  }
+  const base = ruleCounts.indexOf(0);
+  if (base >= 0) {
+    for (let j = 0; j < ruleCounts.length; j++) {
+      if (j === base) continue;
+      const r = (k: number): string => (nsPerEvent(configs[2 * j + k]) / nsPerEvent(configs[2 * base + k])).toFixed(2);
+      lines.push(`        ${ruleCounts[j]} rules / features only: A ${r(0)}x  B ${r(1)}x`);
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
