@@ -6,11 +6,16 @@
 //   npm run build:wasm                   # after it
 //   node dist/bench/rules-ab.js /tmp/a.wasm build/damper.wasm [--rules 0,10] [--runs 3] [--dense] [--quick]
 //
+// A side given as a directory is a built checkout (a `git worktree` of another commit, after
+// `npm run build`): its build/damper.wasm with its own program encoder (dist/src/kernel/
+// program.js), for changes of the device layout or the program format. A side given as a
+// .wasm file runs with this checkout's encoder.
 // Prints, per run, ns per event of each build and configuration, B/A, and each build's
 // ratio of every rule count to its own features-only configuration (bench:rules' ratio).
-// Both builds must read the same program format (the encoder is this checkout's).
-import { readFileSync } from 'node:fs';
-import { DENSE_STEP_MS, STEP_MS, measure, setup, spec, type Config } from './rules.js';
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DENSE_STEP_MS, STEP_MS, measure, setup, spec, type Config, type ProgramEncoder } from './rules.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -19,10 +24,19 @@ function arg(name: string, fallback: string): string {
 
 const [pathA, pathB] = process.argv.slice(2, 4);
 if (!pathA || !pathB || pathA.startsWith('--') || pathB.startsWith('--')) {
-  process.stderr.write('usage: node dist/bench/rules-ab.js A.wasm B.wasm [--rules 0,10] [--runs 3] [--dense] [--quick]\n');
+  process.stderr.write('usage: node dist/bench/rules-ab.js A.wasm|A-checkout B.wasm|B-checkout [--rules 0,10] [--runs 3] [--dense] [--quick]\n');
   process.exit(2);
 }
-const modules = [pathA, pathB].map((p) => new WebAssembly.Module(readFileSync(p)));
+
+interface Build { module: WebAssembly.Module; encode?: ProgramEncoder }
+
+async function load(p: string): Promise<Build> {
+  if (!statSync(p).isDirectory()) return { module: new WebAssembly.Module(readFileSync(p)) };
+  const program = await import(pathToFileURL(path.resolve(p, 'dist/src/kernel/program.js')).href) as { encodeProgram: ProgramEncoder };
+  return { module: new WebAssembly.Module(readFileSync(path.resolve(p, 'build/damper.wasm'))), encode: program.encodeProgram };
+}
+
+const builds = [await load(pathA), await load(pathB)];
 const ruleCounts = arg('--rules', '0,10').split(',').map(Number);
 const runs = Number(arg('--runs', '3'));
 const stepMs = process.argv.includes('--dense') ? DENSE_STEP_MS : STEP_MS;
@@ -35,7 +49,7 @@ process.stdout.write(`A = ${pathA}\nB = ${pathB}\nstream: one event every ${step
 for (let run = 1; run <= runs; run++) {
   // A and B of each rule count side by side, so both see the same cache pressure
   const configs: Config[] = [];
-  for (const n of ruleCounts) for (const [i, m] of modules.entries()) configs.push(setup(`${'AB'[i]} ${n}`, spec(n), m));
+  for (const n of ruleCounts) for (const [i, b] of builds.entries()) configs.push(setup(`${'AB'[i]} ${n}`, spec(n), b.module, b.encode));
   measure(configs, stepMs, quick);
   const lines = [`run ${run}:  rules      A ns/ev  B ns/ev   B/A`];
   for (let j = 0; j < ruleCounts.length; j++) {

@@ -99,11 +99,17 @@ export interface Config {
   events: number;
 }
 
-/** One kernel instance (of `module`, by default build/damper.wasm) running `program` over the bench fleet. */
-export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module): Config {
+/** Encodes a program for the kernel (this checkout's encodeProgram unless a build says otherwise). */
+export type ProgramEncoder = (spec: ProgramSpec, epoch: number, prev: ProgramSpec | null) => Uint8Array;
+
+/**
+ * One kernel instance running `program` over the bench fleet: by default build/damper.wasm
+ * and this checkout's encoder; bench/rules-ab.ts passes another build's.
+ */
+export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module, encode: ProgramEncoder = encodeProgram): Config {
   const { memory, layout } = createShardMemory({ ringBytes: 4096, batchEvents: BATCH, outboxBytes: 1 << 20, initialArenaPages: 512 });
   const k = instantiateKernel(memory, module);
-  writeProgram(memory, 0, encodeProgram(program, 1, null));
+  writeProgram(memory, 0, encode(program, 1, null));
   k.switchProgram(0);
   const dv = new DataView(memory.buffer);
   for (let slot = 0; slot < DEVICES; slot++) {
