@@ -13,7 +13,7 @@ export function classBytes(size: u32): u32 {
   return (<u32>1) << sizeClass(size);
 }
 
-/** Zeroed block of at least `size` bytes, 16-aligned. Traps when memory cannot grow. */
+/** Zeroed block of at least `size` bytes, 64-aligned from 64 bytes up (16 below). Traps when memory cannot grow. */
 export function arenaAlloc(size: u32): usize {
   const c = sizeClass(size);
   const bytes: u64 = (<u64>1) << c;
@@ -24,7 +24,9 @@ export function arenaAlloc(size: u32): usize {
     memory.fill(p, 0, <usize>bytes);
     return p;
   }
-  const top: u64 = (<u64>load<u32>(K_ARENA_TOP) + 15) & ~(<u64>15);
+  // blocks of a cache line or more start on one (device pages: touch.ts); smaller ones on 16
+  const align: u64 = bytes >= 64 ? 63 : 15;
+  const top: u64 = (<u64>load<u32>(K_ARENA_TOP) + align) & ~align;
   const end: u64 = top + bytes;
   if (end > 0xffff0000) unreachable();
   const have: u64 = <u64>memory.size() * PAGE;

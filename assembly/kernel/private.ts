@@ -19,6 +19,8 @@ export const K_PAGE_BYTES: usize = K + 48; //    u32  bytes per device page
 export const K_CACHES_LIVE: usize = K + 52; //   u32  1 once a window cache was filled under the active program
 export const K_PAGE_MAGIC: usize = K + 56; //    u64  ceil(2^40 / perPage): slot / perPage as a multiply and shift
 export const K_FREE: usize = K + 64; //          u32[32] free lists of the arena by size class
+export const K_TOUCH: usize = K + 192; //        u64  sink of the loads of touch.ts (so that none is dead)
+export const K_HOT_LINES: usize = K + 200; //    u32  64-byte lines of the device block before the first ring (touched ahead)
 
 // Slots beyond this are rejected: a bad slot must not make the kernel reserve gigabytes.
 export const MAX_SLOTS: u32 = 1 << 24;

@@ -17,7 +17,7 @@ import { FN_LAST, FN_EWMA, FN_AGE } from './fns';
 import { planGroup, planFeature } from './plan';
 import {
   K_DIR, K_DIR_CAP, K_PER_PAGE, K_STRIDE, K_SLOT_LIMIT, K_RULE_OFF, K_RULE_BYTES, K_LAYOUT_HASH, K_PLAN, K_RULES,
-  K_MAX_OUT, K_PAGE_BYTES, K_PAGE_MAGIC, K_CACHES_LIVE,
+  K_MAX_OUT, K_PAGE_BYTES, K_PAGE_MAGIC, K_CACHES_LIVE, K_HOT_LINES,
 } from './private';
 
 @inline function align8(n: u32): u32 { return (n + 7) & ~7; }
@@ -32,6 +32,18 @@ export function setGeometry(stride: u32): void {
   store<u64>(K_PAGE_MAGIC, ((<u64>1 << 40) + <u64>perPage - 1) / <u64>perPage);
   store<u32>(K_DIR, 0);
   store<u32>(K_DIR_CAP, 0);
+}
+
+/**
+ * Cache lines from the start of a device block to its first bucket ring: the header, window
+ * caches, scalar features and (when reserved there) the rule state, which the apply loop
+ * touches ahead for every event (touch.ts); at most 8.
+ */
+function hotLines(plan: usize, stateEnd: u32): u32 {
+  let end = stateEnd;
+  const ng = load<u32>(plan + PL_N_GROUPS);
+  for (let i: u32 = 0; i < ng; i++) end = min(end, load<u32>(planGroup(plan, i) + PG_STATE_OFF));
+  return min<u32>(8, (end + 63) >> 6);
 }
 
 function scalarBytes(fn: u32): u32 {
@@ -108,7 +120,9 @@ export function switchTo(progSlot: i32): void {
   const oldStride = <usize>load<u32>(K_STRIDE);
   const oldPageBytes = load<u32>(K_PAGE_BYTES);
   const limit = load<u32>(K_SLOT_LIMIT);
-  setGeometry(inPlace ? stateEnd : stateEnd + ruleBytes);
+  // blocks start on cache lines (pages are 64-aligned, the stride a multiple of 64), so the
+  // hot prefix touched ahead (touch.ts) is as few lines as it can be
+  setGeometry(((inPlace ? stateEnd : stateEnd + ruleBytes) + 63) & ~63);
 
   for (let page: u32 = 0; page < oldCap; page++) {
     const p = <usize>load<u32>(oldDir + (<usize>page << 2));
@@ -133,6 +147,7 @@ export function switchTo(progSlot: i32): void {
   store<u32>(K_LAYOUT_HASH, load<u32>(plan + PL_LAYOUT_HASH));
   store<u32>(K_RULE_OFF, ruleOff);
   store<u32>(K_RULE_BYTES, ruleBytes);
+  store<u32>(K_HOT_LINES, hotLines(plan, stateEnd));
   // the new blocks hold no cache record yet (updateGroup skips them until a fill)
   store<u32>(K_CACHES_LIVE, 0);
   store<i32>(HEADER_BASE + H_ACTIVE_PROG, progSlot);

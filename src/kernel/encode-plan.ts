@@ -112,9 +112,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   // What every evaluation reads sits next to the device header (same or adjacent cache
   // lines): the rule state, the groups' window caches (assembly/kernel/window-cache.ts),
   // the scalar features; the bucket rings follow.
-  const ruleOff = L.DEVICE_HEADER_BYTES;
-  const ruleBytes = ruleStateBytes(spec.rules);
-  let off = ruleOff + ruleBytes;
+  let off = L.DEVICE_HEADER_BYTES;
   const groups: PlanGroup[] = keys.map((key) => {
     const g = byKey.get(key)!;
     const blockOff: number[] = [];
@@ -142,6 +140,11 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     off += scalarStateBytes(f.fn);
     return at;
   });
+  // the rule state last: its words are read by every evaluation, its times (pending-since,
+  // last fire) only by a transition, so they may spill into the next cache line
+  const ruleOff = off;
+  const ruleBytes = ruleStateBytes(spec.rules);
+  off += ruleBytes;
   for (const g of groups) {
     g.stateOff = off;
     off += g.stateBytes;

@@ -1,0 +1,52 @@
+// Touching ahead: applyEvents reads, for a chunk of events before it applies them, the first
+// word of every cache line those events will need (the device block's hot prefix, each
+// group's bucket record). Devices arrive at
+// random, so each of those lines is a likely miss and a likely TLB miss (4 KiB pages); one
+// event's work depends on its device header, so applied one by one the misses of
+// consecutive events hardly overlap. Read together, a chunk's misses are in flight at once.
+// WebAssembly has no prefetch instruction: these are plain loads, folded into a sink that is
+// stored once per chunk so that no load is dead. They read only what the apply loop would
+// read (same slot checks), write nothing else and never change a result.
+import { BE_SLOT, BE_METRIC, BE_TS, BATCH_EVENT_BYTES, PM_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PG_BYTES, PG_NB, PG_INV_BUCKET_MS, PG_REC_BYTES, PG_STATE_OFF, GROUP_HEADER_BYTES } from '../layout';
+import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_TOUCH, K_HOT_LINES, MAX_SLOTS } from './private';
+
+/** Events applyEvents touches at a time, one chunk ahead of the one it applies. */
+export const TOUCH_CHUNK = 16;
+
+/** Touches the lines events [from, to) of the batch at `batch` will read. */
+export function touchEvents(batch: usize, from: i32, to: i32, nMetrics: u32, metrics: usize, groups: usize): void {
+  const dir = <usize>load<u32>(K_DIR);
+  const dirCap = load<u32>(K_DIR_CAP);
+  const perPage = load<u32>(K_PER_PAGE);
+  const magic = load<u64>(K_PAGE_MAGIC);
+  const stride = <usize>load<u32>(K_STRIDE);
+  const hotEnd = <usize>load<u32>(K_HOT_LINES) << 6;
+  let sink: u64 = 0;
+  for (let i = from; i < to; i++) {
+    const e = batch + <usize>i * BATCH_EVENT_BYTES;
+    const slot = load<u32>(e + BE_SLOT);
+    if (slot >= MAX_SLOTS) continue;
+    const page = <u32>((<u64>slot * magic) >> 40);
+    if (page >= dirCap) continue;
+    const p = <usize>load<u32>(dir + (<usize>page << 2));
+    if (p == 0) continue;
+    const d = p + <usize>(slot - page * perPage) * stride;
+    for (let o: usize = 0; o < hotEnd; o += 64) sink ^= load<u64>(d + o);
+    const metric = load<u32>(e + BE_METRIC);
+    if (metric >= nMetrics) continue;
+    const m = metrics + <usize>metric * PM_BYTES;
+    const n = load<u32>(m + PM_N_GROUPS);
+    let g = groups + <usize>load<u32>(m + PM_FIRST_GROUP) * PG_BYTES;
+    const ts = load<f64>(e + BE_TS);
+    for (let j: u32 = 0; j < n; j++, g += PG_BYTES) {
+      // the bucket's ring slot, as updateGroup computes it but without the exactness
+      // corrections: a slot off by one only touches a neighbouring record
+      const nb = <f64>load<u32>(g + PG_NB);
+      const id = Math.floor(ts * load<f64>(g + PG_INV_BUCKET_MS));
+      const r = id - Math.floor(id / nb) * nb;
+      if (!(r >= 0 && r < nb)) continue;
+      sink ^= load<u64>(d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES + <usize>(<u32>r) * <usize>load<u32>(g + PG_REC_BYTES));
+    }
+  }
+  store<u64>(K_TOUCH, load<u64>(K_TOUCH) ^ sink);
+}
