@@ -4,7 +4,7 @@ import {
   HEADER_BASE, H_MAGIC, LAYOUT_MAGIC, H_KERNEL_READY, H_ARENA_BASE, H_DEVICES, H_OUT_LEN, H_OUT_SIZE, D_FLAGS, D_TAU, DF_EXISTS, DF_CLOCK,
   ATTR_ENTRY_BYTES, DEVICE_HEADER_BYTES, H_ACTIVE_EPOCH, PAGE,
 } from './layout';
-import { rulesEvaluate, rulesState } from './rules/index';
+import { rulesEvaluate, rulesState, rulesFillAttrs } from './rules/index';
 import { applyEvents } from './kernel/apply';
 import { deviceAt, deviceFor, touchDevice, setDeviceAttrs, freeAttrs } from './kernel/devices';
 import { K_ARENA_TOP, K_RULES, K_MAX_OUT, K_RULE_OFF, K_SLOT_LIMIT, K_STRIDE, MAX_SLOTS } from './kernel/private';
@@ -62,6 +62,8 @@ export function setAttrs(slot: u32, ptr: usize, n: i32): void {
   if (d == 0) return;
   touchDevice(slot, d);
   setDeviceAttrs(d, ptr, <u32>n);
+  // the rule VM reads numeric attributes from slots in the rule state (rules/format.ts)
+  rulesFillAttrs(<usize>load<u32>(K_RULES), d, d + <usize>load<u32>(K_RULE_OFF));
 }
 
 export function removeDevice(slot: u32): void {

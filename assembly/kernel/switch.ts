@@ -9,7 +9,7 @@ import {
   PF_FN, PF_GROUP, PF_STATE_OFF, PF_PREV_OFF, NO_PREV, BLK_RFIT, GROUP_HEADER_BYTES, DEVICE_HEADER_BYTES, D_FLAGS, DF_EXISTS,
   LAST_STATE_BYTES, EWMA_STATE_BYTES, AGE_STATE_BYTES,
 } from '../layout';
-import { rulesStateBytes, rulesMaxOutBytes, rulesMigrate } from '../rules/index';
+import { rulesStateBytes, rulesMaxOutBytes, rulesMigrate, rulesFillAttrs } from '../rules/index';
 import { arenaFree } from './arena';
 import { BLOCK_BYTES, resetBlock } from './blocks';
 import { deviceFor, pageBytesFor } from './devices';
@@ -136,6 +136,8 @@ export function switchTo(progSlot: i32): void {
       memory.copy(nd, od, DEVICE_HEADER_BYTES);
       if (keepFeatures) migrateFeatures(plan, od, nd);
       if (keepRules) rulesMigrate(oldRules, od + oldRuleOff, rules, nd + <usize>ruleOff);
+      // the attribute table moved with the header; the new program's slots are filled from it
+      rulesFillAttrs(rules, nd, nd + <usize>ruleOff);
     }
     arenaFree(p, oldPageBytes);
   }

@@ -8,7 +8,17 @@ import {
   OP_FEATURE_LT_NUM, OP_FEATURE_LE_NUM, OP_FEATURE_GT_NUM, OP_FEATURE_GE_NUM, OP_FEATURE_EQ_NUM, OP_FEATURE_NE_NUM,
   OP_AND_SKIP, OP_OR_SKIP, OP_BOOL, RR_ATOM0, RR_ATOM1, ATOM_OP, ATOM_FEATURE, ATOM_ATTR, ATOM_NUM, NO_ATTR, RULE_TWO_ATOMS,
 } from './format';
-import { queryDeviceFeature, attrOf } from './host';
+import { queryDeviceFeature } from './host';
+
+/** Bits of the canonical quiet NaN: an attribute slot holds the number's bits XOR these (format.ts). */
+export const ATTR_SLOT_NAN: u64 = 0x7ff8000000000000;
+
+/** Attribute slot `k` of the rule state's slots at `attrs`: the number, NaN when absent or a string. */
+// @ts-ignore: decorator
+@inline
+export function attrSlot(attrs: usize, k: u32): f64 {
+  return reinterpret<f64>(load<u64>(attrs + (<usize>k << 3)) ^ ATTR_SLOT_NAN);
+}
 
 /** Rule truth: non-zero and not NaN. */
 // @ts-ignore: decorator
@@ -51,28 +61,29 @@ export function fusedCompare(op: u32, a: f64, c: f64): bool {
 /** One row atom (format.ts): `feature CMP number`, or `feature CMP device.NAME + number`. */
 // @ts-ignore: decorator
 @inline
-function atomTrue(a: usize, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+function atomTrue(a: usize, dev: usize, attrs: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
   const v = cachedFeature(dev, cells, stamps, gen, load<u32>(a + ATOM_FEATURE), nowMs);
   const attr = load<u32>(a + ATOM_ATTR);
-  const c = attr == NO_ATTR ? load<f64>(a + ATOM_NUM) : attrOf(dev, attr) + load<f64>(a + ATOM_NUM);
+  const c = attr == NO_ATTR ? load<f64>(a + ATOM_NUM) : attrSlot(attrs, attr) + load<f64>(a + ATOM_NUM);
   return fusedCompare(load<u32>(a + ATOM_OP), v, c);
 }
 
 /** The `when` of a RULE_FUSED_WHEN rule from its row atoms; the second is not computed when the first is false. */
 // @ts-ignore: decorator
 @inline
-export function fusedWhen(row: usize, flags: u32, dev: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
-  const first = atomTrue(row + RR_ATOM0, dev, cells, stamps, gen, nowMs);
-  return first && (flags & RULE_TWO_ATOMS) != 0 ? atomTrue(row + RR_ATOM1, dev, cells, stamps, gen, nowMs) : first;
+export function fusedWhen(row: usize, flags: u32, dev: usize, attrs: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): bool {
+  const first = atomTrue(row + RR_ATOM0, dev, attrs, cells, stamps, gen, nowMs);
+  return first && (flags & RULE_TWO_ATOMS) != 0 ? atomTrue(row + RR_ATOM1, dev, attrs, cells, stamps, gen, nowMs) : first;
 }
 
 /**
- * Evaluates the code at `pc` (absolute) for device block `dev`. `stack` is the shard's expression
- * stack; `cells`/`stamps` its feature cache, valid for entries stamped `gen`.
+ * Evaluates the code at `pc` (absolute) for device block `dev`, whose attribute slots are at
+ * `attrs`. `stack` is the shard's expression stack; `cells`/`stamps` its feature cache,
+ * valid for entries stamped `gen`.
  */
 // @ts-ignore: decorator
 @inline
-export function evalExpr(pc: usize, dev: usize, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
+export function evalExpr(pc: usize, dev: usize, attrs: usize, stack: usize, cells: usize, stamps: usize, gen: u32, nowMs: f64): f64 {
   let sp = stack; // next free cell below the top
   let top: f64 = NaN;
   while (true) {
@@ -93,7 +104,7 @@ export function evalExpr(pc: usize, dev: usize, stack: usize, cells: usize, stam
       }
       case OP_ATTR: {
         store<f64>(sp, top); sp += 8;
-        top = attrOf(dev, load<u32>(pc, 4));
+        top = attrSlot(attrs, load<u32>(pc, 4));
         pc += 8;
         continue;
       }

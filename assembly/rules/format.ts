@@ -14,7 +14,10 @@ export const RH_CACHE_OFF = 20; //        u32  scratch offset of the feature val
 export const RH_STAMP_OFF = 24; //        u32  scratch offset of the cache stamps (u32[RH_FEATURES])
 export const RH_STACK_DEPTH = 28; //      u32  deepest expression stack of any rule
 export const RH_AGE_RULES = 32; //        u32  rules with usesAge (ticks skip the device when 0)
-export const RULES_HEADER_BYTES = 40;
+export const RH_ATTR_SLOTS = 36; //       u32  rule-state offset of the attribute slots (f64 each, below)
+export const RH_ATTR_COUNT = 40; //       u32  attribute slots
+export const RH_ATTR_LIST = 44; //        u32  offset of their global attribute ids (u32 each, slot order)
+export const RULES_HEADER_BYTES = 48;
 
 // ---- rule table: RULE_BYTES per rule, right after the header ----
 export const RR_WHEN = 0; //              u32  code offset of `when`
@@ -38,7 +41,7 @@ export const RULE_BYTES = 112;
 
 export const ATOM_OP = 0; //              u32  OP_FEATURE_*_NUM: the comparison
 export const ATOM_FEATURE = 4; //         u32  feature index (left side)
-export const ATOM_ATTR = 8; //            u32  attribute id added to the number (right side), NO_ATTR: none
+export const ATOM_ATTR = 8; //            u32  attribute slot added to the number (right side), NO_ATTR: none
 export const ATOM_NUM = 16; //            f64  the number
 export const ATOM_BYTES = 24;
 export const NO_ATTR = 0xffffffff;
@@ -71,7 +74,7 @@ export const INSN_BYTES = 8;
 export const OP_END = 0;
 export const OP_NUM = 1; //               next 8 bytes: f64 constant
 export const OP_FEATURE = 2; //           arg: feature index
-export const OP_ATTR = 3; //              arg: global attribute id (NaN when absent or a string)
+export const OP_ATTR = 3; //              arg: attribute slot (NaN when absent or a string)
 export const OP_ABS = 4;
 export const OP_NEG = 5;
 export const OP_NOT = 6;
@@ -102,8 +105,12 @@ export const OP_OR_SKIP = 26;
 export const OP_BOOL = 27;
 
 // ---- per-device rule state (docs/rule-vm.md) ----
-// One u32 word per rule from offset 0, then the f64 times of the rules that need them
-// (pending-since with `for`, last fire with `cooldown`).
+// One u32 word per rule from offset 0, then the attribute slots (RH_ATTR_SLOTS), then the
+// f64 times of the rules that need them (pending-since with `for`, last fire with `cooldown`).
+// An attribute slot holds the bits of the attribute's number XOR those of the canonical
+// quiet NaN (0x7ff8000000000000; ATTR_SLOT_NAN in assembly/rules/eval.ts), so that
+// zeroed memory (a new device, a new program's blocks) reads as NaN: absent. The kernel
+// rewrites a device's slots whenever its attributes change (setAttrs) and at every switch.
 export const RSW_STATE_MASK = 0xff; //    low byte: RS_IDLE / RS_PENDING / RS_FIRING
 export const RSW_FIRED = 0x100; //        has fired at least once (cooldown applies)
 

@@ -2,7 +2,7 @@
 // rules section (assembly/rules/format.ts). Seam with the feature kernel: docs/internals.md;
 // semantics decisions: docs/internals.md "Rule semantics decisions" and docs/rule-vm.md.
 import {
-  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES,
+  RH_RULE_COUNT, RH_STATE_BYTES, RH_MAX_OUT, RH_STACK_OFF, RH_CACHE_OFF, RH_STAMP_OFF, RH_AGE_RULES, RH_ATTR_SLOTS, RH_ATTR_COUNT, RH_ATTR_LIST,
   RULES_HEADER_BYTES, RULE_BYTES, RR_WHEN, RR_CLEAR, RR_FOR, RR_COOLDOWN, RR_FLAGS, RR_PREV,
   RR_MATCH, RR_MATCH_COUNT, RR_READS, RR_READS_COUNT, RULE_USES_AGE, RULE_HAS_CLEAR, RULE_FUSED_WHEN, RULE_SIMPLE,
   MC_ATTR, MC_COUNT, MC_HEADER_BYTES, MV_KIND, MV_VALUE, MV_BYTES,
@@ -13,7 +13,7 @@ import {
   HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
-import { evalExpr, fusedWhen, truthy, cachedFeature } from './eval';
+import { evalExpr, fusedWhen, truthy, cachedFeature, ATTR_SLOT_NAN } from './eval';
 import { attrOf, attrIsOf, transitionReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
@@ -104,6 +104,7 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
   const cells = scratch + <usize>load<u32>(rules + RH_CACHE_OFF);
   const stamps = scratch + <usize>load<u32>(rules + RH_STAMP_OFF);
   const gen = nextGeneration(scratch);
+  const attrs = state + <usize>load<u32>(rules + RH_ATTR_SLOTS);
   for (let i = 0; i < n; i++) {
     const row = rules + RULES_HEADER_BYTES + <usize>i * RULE_BYTES;
     const flags = load<u32>(row + RR_FLAGS);
@@ -112,13 +113,13 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
       if ((flags & RULE_USES_AGE) == 0) continue;
     } else if ((flags & RULE_SIMPLE) != 0) {
       // fast path: a fused `when` read from the row; only a possible transition goes on
-      when = fusedWhen(row, flags, dev, cells, stamps, gen, nowMs);
+      when = fusedWhen(row, flags, dev, attrs, cells, stamps, gen, nowMs);
       const cur = load<u32>(state + <usize>load<u32>(row + RR_WORD)) & RSW_STATE_MASK;
       if (when ? cur == RS_FIRING : cur == RS_IDLE) continue;
       known = true;
     }
     // one call site: the state machine is inlined once
-    step(rules, row, i, flags, epoch, slot, dev, state, stack, cells, stamps, gen, t, ts, nowMs, known, when);
+    step(rules, row, i, flags, epoch, slot, dev, state, attrs, stack, cells, stamps, gen, t, ts, nowMs, known, when);
   }
 }
 
@@ -129,7 +130,7 @@ export function rulesEvaluate(rules: usize, epoch: u32, slot: u32, dev: usize, s
 // @ts-ignore: decorator
 @inline
 function step(
-  rules: usize, row: usize, i: i32, flags: u32, epoch: u32, slot: u32, dev: usize, state: usize,
+  rules: usize, row: usize, i: i32, flags: u32, epoch: u32, slot: u32, dev: usize, state: usize, attrs: usize,
   stack: usize, cells: usize, stamps: usize, gen: u32, t: f64, ts: f64, nowMs: f64, known: bool, when0: bool,
 ): void {
   const rs = state + <usize>load<u32>(row + RR_WORD);
@@ -143,12 +144,12 @@ function step(
   let when = when0;
   if (!known) {
     when = (flags & RULE_FUSED_WHEN) != 0
-      ? fusedWhen(row, flags, dev, cells, stamps, gen, nowMs)
-      : truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), dev, stack, cells, stamps, gen, nowMs));
+      ? fusedWhen(row, flags, dev, attrs, cells, stamps, gen, nowMs)
+      : truthy(evalExpr(rules + <usize>load<u32>(row + RR_WHEN), dev, attrs, stack, cells, stamps, gen, nowMs));
   }
   if (cur == RS_FIRING) {
     const clear = (flags & RULE_HAS_CLEAR) != 0
-      ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), dev, stack, cells, stamps, gen, nowMs))
+      ? truthy(evalExpr(rules + <usize>load<u32>(row + RR_CLEAR), dev, attrs, stack, cells, stamps, gen, nowMs))
       : !when;
     if (clear) {
       store<u32>(rs, (word & ~RSW_STATE_MASK) | RS_IDLE);
@@ -203,6 +204,20 @@ export function rulesMigrate(oldRules: usize, oldState: usize, newRules: usize, 
     store<u32>(newState + <usize>load<u32>(row + RR_WORD), load<u32>(oldState + <usize>load<u32>(oldRow + RR_WORD)));
     copyTime(row, oldRow, RR_SINCE, newState, oldState);
     copyTime(row, oldRow, RR_LAST_FIRE, newState, oldState);
+  }
+}
+
+/**
+ * Rewrites the attribute slots of device block `dev` (rule state at `state`) from its
+ * attribute table: after its attributes changed, and for every device at a program switch.
+ */
+export function rulesFillAttrs(rules: usize, dev: usize, state: usize): void {
+  if (rules == 0 || load<u32>(rules + RH_RULE_COUNT) == 0) return;
+  const n = load<u32>(rules + RH_ATTR_COUNT);
+  const slots = state + <usize>load<u32>(rules + RH_ATTR_SLOTS);
+  const ids = rules + <usize>load<u32>(rules + RH_ATTR_LIST);
+  for (let k: u32 = 0; k < n; k++) {
+    store<u64>(slots + (<usize>k << 3), reinterpret<u64>(attrOf(dev, load<u32>(ids + (<usize>k << 2)))) ^ ATTR_SLOT_NAN);
   }
 }
 

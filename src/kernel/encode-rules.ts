@@ -47,8 +47,12 @@ class Writer {
   bytes(): Uint8Array { return new Uint8Array(this.buf.slice(0, this.length)); }
 }
 
+/** What expressions are encoded against: the feature count and each attribute's slot (ruleAttrIds). */
+interface CodeContext { nFeatures: number; attrSlot: Map<number, number> }
+
 /** Appends the postfix code of `e`; returns the stack depth it needs. */
-function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
+function emitExpr(w: Writer, e: Expr, ctx: CodeContext): number {
+  const nFeatures = ctx.nFeatures;
   switch (e.op) {
     case 'num': {
       const at = w.reserve(F.INSN_BYTES + 8);
@@ -66,22 +70,22 @@ function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
     case 'attr': {
       const at = w.reserve(F.INSN_BYTES);
       w.u32(at, F.OP_ATTR);
-      w.u32(at + 4, e.attr);
+      w.u32(at + 4, ctx.attrSlot.get(e.attr)!);
       return 1;
     }
     case 'abs':
     case 'neg':
     case 'not': {
-      const depth = emitExpr(w, e.arg, nFeatures);
+      const depth = emitExpr(w, e.arg, ctx);
       w.u32(w.reserve(F.INSN_BYTES), UNARY_OPS[e.op]);
       return depth;
     }
     case 'and':
     case 'or': {
-      const left = emitExpr(w, e.left, nFeatures);
+      const left = emitExpr(w, e.left, ctx);
       const jump = w.reserve(F.INSN_BYTES);
       w.u32(jump, e.op === 'and' ? F.OP_AND_SKIP : F.OP_OR_SKIP);
-      const right = emitExpr(w, e.right, nFeatures);
+      const right = emitExpr(w, e.right, ctx);
       w.u32(w.reserve(F.INSN_BYTES), F.OP_BOOL);
       w.u32(jump + 4, w.length - (jump + F.INSN_BYTES));
       // the left value is dropped before the right side runs
@@ -99,8 +103,8 @@ function emitExpr(w: Writer, e: Expr, nFeatures: number): number {
         w.f64(at + F.INSN_BYTES, e.right.value);
         return 1;
       }
-      const left = emitExpr(w, e.left, nFeatures);
-      const right = emitExpr(w, e.right, nFeatures);
+      const left = emitExpr(w, e.left, ctx);
+      const right = emitExpr(w, e.right, ctx);
       w.u32(w.reserve(F.INSN_BYTES), op);
       return Math.max(left, right + 1);
     }
@@ -137,9 +141,9 @@ function fusedAtoms(when: Expr): Atom[] | null {
   return a && b ? [a, b] : null;
 }
 
-function emitCode(w: Writer, e: Expr, nFeatures: number): { at: number; depth: number } {
+function emitCode(w: Writer, e: Expr, ctx: CodeContext): { at: number; depth: number } {
   const at = w.length;
-  const depth = emitExpr(w, e, nFeatures);
+  const depth = emitExpr(w, e, ctx);
   w.u32(w.reserve(F.INSN_BYTES), F.OP_END);
   return { at, depth };
 }
@@ -148,13 +152,14 @@ function badSpec(message: string): DamperError {
   return new DamperError('DAMPER_ERR_BAD_PROGRAM', message);
 }
 
-function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<string, number>, nFeatures: number): number {
+function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<string, number>, ctx: CodeContext): number {
+  const nFeatures = ctx.nFeatures;
   const row = F.RULES_HEADER_BYTES + index * F.RULE_BYTES;
-  const when = emitCode(w, rule.when, nFeatures);
+  const when = emitCode(w, rule.when, ctx);
   let depth = when.depth;
   w.u32(row + F.RR_WHEN, when.at);
   if (rule.clear) {
-    const clear = emitCode(w, rule.clear, nFeatures);
+    const clear = emitCode(w, rule.clear, ctx);
     depth = Math.max(depth, clear.depth);
     w.u32(row + F.RR_CLEAR, clear.at);
   }
@@ -165,7 +170,7 @@ function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<strin
     const at = row + (k === 0 ? F.RR_ATOM0 : F.RR_ATOM1);
     w.u32(at + F.ATOM_OP, a.op);
     w.u32(at + F.ATOM_FEATURE, a.feature);
-    w.u32(at + F.ATOM_ATTR, a.attr);
+    w.u32(at + F.ATOM_ATTR, a.attr === F.NO_ATTR ? F.NO_ATTR : ctx.attrSlot.get(a.attr)!);
     w.f64(at + F.ATOM_NUM, a.num);
   });
   const simple = atoms !== null && !rule.clear && rule.match.length === 0;
@@ -202,6 +207,23 @@ function emitRule(w: Writer, rule: RuleSpec, index: number, prevByKey: Map<strin
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /**
+ * The attributes rule expressions read as numbers (`device.NAME` in when and clear), in
+ * order of first use: each gets an attribute slot in the device's rule state, which the
+ * kernel keeps equal to the attribute (format.ts), so evaluation reads one word instead of
+ * walking the attribute table (match selectors and record values still read the table).
+ */
+export function ruleAttrIds(rules: readonly RuleSpec[]): number[] {
+  const ids: number[] = [];
+  const walk = (e: Expr): void => {
+    if (e.op === 'attr') { if (!ids.includes(e.attr)) ids.push(e.attr); return; }
+    if ('arg' in e) walk(e.arg);
+    if ('left' in e) { walk(e.left); walk(e.right); }
+  };
+  for (const r of rules) { walk(r.when); if (r.clear) walk(r.clear); }
+  return ids;
+}
+
+/**
  * Encodes the rules of `spec`. `prev` is the program the shards run when this one is
  * switched in (null for the first): rules with an equal `key` keep their state.
  */
@@ -212,18 +234,21 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
   prev?.rules.forEach((r, i) => { if (!prevByKey.has(r.key)) prevByKey.set(r.key, i); });
 
   const nFeatures = spec.features.length;
+  const attrIds = ruleAttrIds(spec.rules);
+  const ctx: CodeContext = { nFeatures, attrSlot: new Map(attrIds.map((id, k) => [id, k])) };
   let depth = 1;
   let ageRules = 0;
   let maxOut = 0;
   spec.rules.forEach((rule, i) => {
-    depth = Math.max(depth, emitRule(w, rule, i, prevByKey, nFeatures));
+    depth = Math.max(depth, emitRule(w, rule, i, prevByKey, ctx));
     if (rule.usesAge) ageRules++;
     maxOut += OT_VALUES + 8 * rule.reads.length;
   });
 
-  // Per-device state: rule words, then the times only rules with for/cooldown need
-  // (ruleStateBytes computes the same size for the plan, which reserves it).
-  let at = align8(4 * spec.rules.length);
+  // Per-device state: rule words, the attribute slots, then the times only rules with
+  // for/cooldown need (ruleStateBytes computes the same size for the plan, which reserves it).
+  const attrSlots = align8(4 * spec.rules.length);
+  let at = attrSlots + 8 * attrIds.length;
   spec.rules.forEach((rule, i) => {
     const row = F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
     w.u32(row + F.RR_WORD, 4 * i);
@@ -249,12 +274,17 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
   w.u32(F.RH_STAMP_OFF, stampOff);
   w.u32(F.RH_STACK_DEPTH, depth);
   w.u32(F.RH_AGE_RULES, ageRules);
+  w.u32(F.RH_ATTR_SLOTS, attrSlots);
+  w.u32(F.RH_ATTR_COUNT, attrIds.length);
+  const list = w.reserve(Math.max(1, attrIds.length) * 4);
+  attrIds.forEach((id, k) => w.u32(list + 4 * k, id));
+  w.u32(F.RH_ATTR_LIST, list);
   return w.bytes();
 }
 
 /** Rule state bytes per device of `rules` (RH_STATE_BYTES of their rules section). */
 export function ruleStateBytes(rules: readonly RuleSpec[]): number {
-  let at = align8(4 * rules.length);
+  let at = align8(4 * rules.length) + 8 * ruleAttrIds(rules).length;
   for (const rule of rules) {
     if (rule.forMs > 0) at += 8;
     if (rule.cooldownMs > 0) at += 8;
