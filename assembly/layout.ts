@@ -172,7 +172,8 @@ export const PG_INV_BUCKET_MS = 56; //    f64  1 / B: bucket ids by multiply and
 export const PG_INV_NB = 64; //           f64  1 / nb: ring slots likewise
 export const PG_CACHE_OFF = 72; //        u32  window cache record offset in the device block (PG_REC_BYTES, then a 16-byte trailer)
 export const PG_FLAGS = 76; //            u32  GF_*
-export const PG_BYTES = 80;
+export const PG_WINDOW_SEC = 80; //       f64  W / 1000: rate = count / this (the reference's division, not a product)
+export const PG_BYTES = 88;
 
 // Group flags (window cache, assembly/kernel/window-cache.ts)
 export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)

@@ -2,7 +2,7 @@
 // floor(τ/B), by a scan that writes nothing (featureValue, any thread; rule queries go
 // through window-cache.ts). Moments are merged bucket by bucket with shift formulas (Chan/Pébay), with
 // time measured in seconds from the window start so no epoch-sized numbers are squared.
-import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF } from '../layout';
+import { PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, BLK_RFIT, PG_STATE_OFF, PG_WINDOW_SEC } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, bucketOf, recordIn, ringOf, ringSlot } from './groups';
 
@@ -28,7 +28,7 @@ export function windowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
       const r = recordIn(ring, rb, nbr, s0, lo, k);
       if (r != 0) c += load<f64>(r + o);
     }
-    return fn == FN_COUNT ? c : c / (<f64>nb * bucketMs / 1000);
+    return fn == FN_COUNT ? c : c / load<f64>(g + PG_WINDOW_SEC);
   }
   if (fn == FN_SUM || fn == FN_AVG) {
     const o = blockOff(g, BLK_SUM);

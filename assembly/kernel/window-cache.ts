@@ -15,7 +15,7 @@
 // means "at least 3 distinct timestamps".
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
-  BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS,
+  BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
@@ -53,7 +53,7 @@ export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
     syncCache(g, d, c, tau, false);
   }
   if (fn == FN_COUNT) return load<f64>(c + blockOff(g, BLK_CNT));
-  if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / (<f64>load<u32>(g + PG_NB) * bucketMs / 1000);
+  if (fn == FN_RATE) return load<f64>(c + blockOff(g, BLK_CNT)) / load<f64>(g + PG_WINDOW_SEC);
   if (fn == FN_SUM || fn == FN_AVG) {
     const p = c + blockOff(g, BLK_SUM);
     // slides and adds may have drifted the sum from the scan's: past the bound, scan again

@@ -206,6 +206,7 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     v.setFloat64(at + L.PG_BUCKET_MS, g.bucketMs, true);
     v.setFloat64(at + L.PG_INV_BUCKET_MS, 1 / g.bucketMs, true);
     v.setFloat64(at + L.PG_INV_NB, 1 / g.nb, true);
+    v.setFloat64(at + L.PG_WINDOW_SEC, g.windowMs / 1000, true);
     u32(at + L.PG_MASK, g.mask);
     u32(at + L.PG_REC_BYTES, g.recBytes);
     u32(at + L.PG_STATE_OFF, g.stateOff);
