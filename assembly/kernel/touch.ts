@@ -11,7 +11,7 @@ import { BE_SLOT, BE_METRIC, BE_TS, BATCH_EVENT_BYTES, PM_BYTES, PM_FIRST_GROUP,
 import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_TOUCH, K_HOT_LINES, MAX_SLOTS } from './private';
 
 /** Events applyEvents touches at a time, one chunk ahead of the one it applies. */
-export const TOUCH_CHUNK = 16;
+export const TOUCH_CHUNK = 8;
 
 /** Touches the lines events [from, to) of the batch at `batch` will read. */
 export function touchEvents(batch: usize, from: i32, to: i32, nMetrics: u32, metrics: usize, groups: usize): void {
