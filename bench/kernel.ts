@@ -107,7 +107,7 @@ export async function runKernelBench(opts: { quick?: boolean } = {}): Promise<Be
       ratio: tsNs / wasmNs, target: '≥ 1.5x TS port', note: `batches of ${BATCH}; ${timedBatches * BATCH} timed events after ${warmBatches * BATCH} warm-up; best of ${rounds}; process CPU time`,
     });
     rows.push({ scenario, metric: 'ns/event', value: wasmNs, unit: 'ns', baseline: 'TS port', baselineValue: tsNs, ratio: tsNs / wasmNs });
-    rows.push({ scenario, metric: 'state/device', value: stride, unit: 'B', target: '≤ 2048 B', note: 'device block: 32 B header + 8 B + (20 buckets + 1 window cache) × 88 B (id, count, n+sum, min/max, centred LSQ) + 16 B window-cache trailer' });
+    rows.push({ scenario, metric: 'state/device', value: stride, unit: 'B', target: '≤ 2048 B', note: 'device block: 32 B header + 8 B + (20 buckets + 1 window cache) × 88 B (id, count, n+sum, min/max, centred LSQ) + 16 B window-cache trailer, rounded up to a multiple of 64 (blocks start on cache lines)' });
   }
   return rows;
 }
