@@ -11,7 +11,7 @@ import { deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planFeature, planScalar } from './plan';
-import { touchEvents, TOUCH_CHUNK } from './touch';
+import { touchEvents, touching, TOUCH_CHUNK } from './touch';
 import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP, MAX_SLOTS } from './private';
 
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
@@ -41,9 +41,10 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
   let applied: f64 = 0, late: f64 = 0;
   let i = from;
   // the lines of the next chunk of events are touched while this chunk is applied (touch.ts)
-  if (from < to) touchEvents(batch, from, min(to, from + TOUCH_CHUNK), nMetrics, metrics, groups);
+  const touch = touching();
+  if (touch && from < to) touchEvents(batch, from, min(to, from + TOUCH_CHUNK), nMetrics, metrics, groups);
   for (; i < to; i++) {
-    if (((i - from) & (TOUCH_CHUNK - 1)) == 0 && i + TOUCH_CHUNK < to) {
+    if (touch && ((i - from) & (TOUCH_CHUNK - 1)) == 0 && i + TOUCH_CHUNK < to) {
       touchEvents(batch, i + TOUCH_CHUNK, min(to, i + 2 * TOUCH_CHUNK), nMetrics, metrics, groups);
     }
     if (rules != 0 && maxOut > 0) {
