@@ -2,7 +2,7 @@
 // feature of SPEC §4.1, within the SPEC §4.2 tolerances.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { NO_METRIC } from '../assembly/layout.js';
+import { H_KERNEL_PRIVATE, HEADER_BASE, NO_METRIC } from '../assembly/layout.js';
 import { FeatureFn, type FeatureSpec, type ProgramSpec } from '../src/kernel/program-spec.js';
 import { ReferenceFeatures } from '../src/reference/features.js';
 import { KernelHarness, T0, close, feat, programSpec, type Ev } from './kernel-harness.js';
@@ -127,6 +127,33 @@ describe('kernel features equal the reference (property)', () => {
     fc.assert(
       fc.property(streamArb, fc.integer({ min: 2, max: 6 }), (stream, every) => { checkCachedEvery(spec, features, stream, every); }),
       { numRuns: 60 },
+    );
+  });
+
+  it('a device table large enough to touch ahead (kernel/touch.ts) gives the same state, bad slots included', () => {
+    // one far device makes slot limit × stride pass TOUCH_MIN_BYTES (4 MiB): the loop then
+    // touches every chunk ahead, through empty directory pages and past slots it rejects
+    const FAR = 300_000;
+    fc.assert(
+      fc.property(streamArb, fc.array(fc.constantFrom(2 ** 24, 2 ** 24 + 7, 0xffffffff, 123_456), { maxLength: 6 }), ({ start, scale, steps }, bad) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        const events = toEvents(start, scale, steps);
+        // the far device first, in a batch of its own: applyEvents decides once per call
+        const far: Ev = [FAR, 0, events[0][2], 1];
+        h.apply([far], 5000);
+        ref.apply(far[0], far[1], far[2], far[3], 5000);
+        const priv = HEADER_BASE + H_KERNEL_PRIVATE; // K_STRIDE at +16, K_SLOT_LIMIT at +20 (assembly/kernel/private.ts)
+        const dv = new DataView(h.memory.buffer);
+        expect(dv.getUint32(priv + 20, true) * dv.getUint32(priv + 16, true)).toBeGreaterThanOrEqual(4 << 20);
+        const withBad: Ev[] = [...events];
+        bad.forEach((slot, i) => withBad.splice((i * 7) % events.length, 0, [slot, 0, events[0][2], 1]));
+        h.apply(withBad, 5000);
+        for (const e of withBad) if (e[0] < 2 ** 24) ref.apply(e[0], e[1], e[2], e[3], 5000);
+        check(h, ref, features, scale, 9000, 'touched batch');
+        expect(h.counters().eventsApplied).toBe(1 + withBad.filter((e) => e[0] < 2 ** 24).length);
+      }),
+      { numRuns: 40 },
     );
   });
 
