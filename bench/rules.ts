@@ -142,8 +142,9 @@ export function lastOnly(n: number): ProgramSpec {
 }
 
 /**
- * Every configuration gets the same batches, interleaved batch by batch, and is timed in
- * CPU time: on a shared machine wall time measures the neighbours more than the kernel.
+ * Every configuration gets the same batches, interleaved batch by batch (the order rotating
+ * from round to round), and is timed in CPU time: on a shared machine wall time measures
+ * the neighbours more than the kernel.
  */
 export function measure(configs: Config[], stepMs: number, quick: boolean): void {
   const batches = makeBatches(quick ? 60 : 200, stepMs);
@@ -153,7 +154,10 @@ export function measure(configs: Config[], stepMs: number, quick: boolean): void
   const span = batches.length * BATCH * stepMs;
   for (let b = 0; b < rounds; b++) {
     const shift = Math.floor(b / batches.length) * span;
-    for (const c of configs) {
+    // each round starts one configuration later: identical kernels measured 5–12% slower in
+    // the first place of a round than in the last, which favoured whatever ran late
+    for (let j = 0; j < configs.length; j++) {
+      const c = configs[(j + b) % configs.length];
       const ns = runBatch(c, batches[b % batches.length], shift);
       // the first pass over the batches gives every device its state and lets the JIT settle
       if (b >= 30) { c.cpuNs += ns; c.events += BATCH; }
