@@ -7,12 +7,12 @@ import {
   D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
-import { deviceFor, touchDevice } from './devices';
+import { blockIn, deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planFeature, planScalar } from './plan';
 import { touchEvents, touching, TOUCH_CHUNK } from './touch';
-import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP, MAX_SLOTS } from './private';
+import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP } from './private';
 
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
 const TS_LIMIT: f64 = 1e16;
@@ -59,14 +59,7 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     // bad input is skipped, never trusted: the worker validates, this only keeps memory safe
     if (!(Math.abs(ts) < TS_LIMIT) || !isFinite(v)) continue;
     // device lookup with the table geometry in locals; reloaded only after the table grew
-    let d: usize = 0;
-    if (slot < MAX_SLOTS) {
-      const page = <u32>((<u64>slot * magic) >> 40);
-      if (page < dirCap) {
-        const p = <usize>load<u32>(dir + (<usize>page << 2));
-        if (p != 0) d = p + <usize>(slot - page * perPage) * stride;
-      }
-    }
+    let d = blockIn(slot, dir, dirCap, perPage, magic, stride);
     if (d == 0) {
       d = deviceFor(slot);
       if (d == 0) continue;

@@ -19,16 +19,24 @@ export function pageOf(slot: u32): u32 {
   return <u32>((<u64>(slot & (MAX_SLOTS - 1)) * load<u64>(K_PAGE_MAGIC)) >> 40);
 }
 
+/**
+ * Device block of `slot` in a device table whose geometry the caller holds in locals (the
+ * apply loop and touch.ts reload it only when the table grows), 0 when it has none.
+ */
+@inline
+export function blockIn(slot: u32, dir: usize, dirCap: u32, perPage: u32, magic: u64, stride: usize): usize {
+  if (slot >= MAX_SLOTS) return 0;
+  const page = <u32>((<u64>slot * magic) >> 40);
+  if (page >= dirCap) return 0;
+  const p = <usize>load<u32>(dir + (<usize>page << 2));
+  if (p == 0) return 0;
+  return p + <usize>(slot - page * perPage) * stride;
+}
+
 /** Device block of `slot`, 0 when it has none. */
 @inline
 export function deviceAt(slot: u32): usize {
-  if (slot >= MAX_SLOTS) return 0;
-  const perPage = load<u32>(K_PER_PAGE);
-  const page = pageOf(slot);
-  if (page >= load<u32>(K_DIR_CAP)) return 0;
-  const p = <usize>load<u32>(<usize>load<u32>(K_DIR) + (<usize>page << 2));
-  if (p == 0) return 0;
-  return p + <usize>(slot - page * perPage) * <usize>load<u32>(K_STRIDE);
+  return blockIn(slot, <usize>load<u32>(K_DIR), load<u32>(K_DIR_CAP), load<u32>(K_PER_PAGE), load<u64>(K_PAGE_MAGIC), <usize>load<u32>(K_STRIDE));
 }
 
 function growDirectory(minEntries: u32): void {

@@ -8,7 +8,8 @@
 // stored once per chunk so that no load is dead. They read only what the apply loop would
 // read (same slot checks), write nothing else and never change a result.
 import { BE_SLOT, BE_METRIC, BE_TS, BATCH_EVENT_BYTES, PM_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PG_BYTES, PG_NB, PG_INV_NB, PG_INV_BUCKET_MS, PG_REC_BYTES, PG_STATE_OFF, GROUP_HEADER_BYTES } from '../layout';
-import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_TOUCH, K_HOT_LINES, K_SLOT_LIMIT, MAX_SLOTS } from './private';
+import { K_DIR, K_DIR_CAP, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_TOUCH, K_HOT_LINES, K_SLOT_LIMIT } from './private';
+import { blockIn } from './devices';
 
 /** Events applyEvents touches at a time, one chunk ahead of the one it applies. */
 export const TOUCH_CHUNK = 8;
@@ -37,13 +38,8 @@ export function touchEvents(batch: usize, from: i32, to: i32, nMetrics: u32, met
   let sink: u64 = 0;
   for (let i = from; i < to; i++) {
     const e = batch + <usize>i * BATCH_EVENT_BYTES;
-    const slot = load<u32>(e + BE_SLOT);
-    if (slot >= MAX_SLOTS) continue;
-    const page = <u32>((<u64>slot * magic) >> 40);
-    if (page >= dirCap) continue;
-    const p = <usize>load<u32>(dir + (<usize>page << 2));
-    if (p == 0) continue;
-    const d = p + <usize>(slot - page * perPage) * stride;
+    const d = blockIn(load<u32>(e + BE_SLOT), dir, dirCap, perPage, magic, stride);
+    if (d == 0) continue;
     for (let o: usize = 0; o < hotEnd; o += 64) sink ^= load<u64>(d + o);
     const metric = load<u32>(e + BE_METRIC);
     if (metric >= nMetrics) continue;

@@ -20,6 +20,13 @@ export function attrSlot(attrs: usize, k: u32): f64 {
   return reinterpret<f64>(load<u64>(attrs + (<usize>k << 3)) ^ ATTR_SLOT_NAN);
 }
 
+/** Writes attribute slot `k`: the inverse of attrSlot. */
+// @ts-ignore: decorator
+@inline
+export function setAttrSlot(attrs: usize, k: u32, v: f64): void {
+  store<u64>(attrs + (<usize>k << 3), reinterpret<u64>(v) ^ ATTR_SLOT_NAN);
+}
+
 /** Rule truth: non-zero and not NaN. */
 // @ts-ignore: decorator
 @inline

@@ -13,7 +13,7 @@ import {
   HEADER_BASE, O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH,
   OT_TS, OT_NVALUES, OT_VALUES, STATE_FIRED, STATE_CLEARED, RS_NOT_MATCHING, RS_IDLE, RS_PENDING, RS_FIRING,
 } from '../layout';
-import { evalExpr, fusedWhen, truthy, cachedFeature, ATTR_SLOT_NAN } from './eval';
+import { evalExpr, fusedWhen, truthy, cachedFeature, setAttrSlot } from './eval';
 import { attrOf, attrIsOf, transitionReserve } from './host';
 
 export function rulesStateBytes(rules: usize): i32 {
@@ -217,7 +217,7 @@ export function rulesFillAttrs(rules: usize, dev: usize, state: usize): void {
   const slots = state + <usize>load<u32>(rules + RH_ATTR_SLOTS);
   const ids = rules + <usize>load<u32>(rules + RH_ATTR_LIST);
   for (let k: u32 = 0; k < n; k++) {
-    store<u64>(slots + (<usize>k << 3), reinterpret<u64>(attrOf(dev, load<u32>(ids + (<usize>k << 2)))) ^ ATTR_SLOT_NAN);
+    setAttrSlot(slots, k, attrOf(dev, load<u32>(ids + (<usize>k << 2))));
   }
 }
 
