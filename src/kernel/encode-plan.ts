@@ -109,9 +109,10 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   });
   // sorted by metric so the kernel finds a metric's groups as one contiguous range
   const keys = [...byKey.keys()].sort((a, b) => byKey.get(a)!.metric - byKey.get(b)!.metric || byKey.get(a)!.first - byKey.get(b)!.first);
-  // What every evaluation reads sits next to the device header (same or adjacent cache
-  // lines): the rule state, the groups' window caches (assembly/kernel/window-cache.ts),
-  // the scalar features; the bucket rings follow.
+  // What every evaluation reads sits next to the device header, in the hot prefix the apply
+  // loop touches ahead (assembly/kernel/touch.ts): the groups' window caches
+  // (assembly/kernel/window-cache.ts), the scalar features, the rule state; the bucket rings
+  // follow.
   let off = L.DEVICE_HEADER_BYTES;
   const groups: PlanGroup[] = keys.map((key) => {
     const g = byKey.get(key)!;

@@ -234,7 +234,8 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
   prev?.rules.forEach((r, i) => { if (!prevByKey.has(r.key)) prevByKey.set(r.key, i); });
 
   const nFeatures = spec.features.length;
-  const attrIds = ruleAttrIds(spec.rules);
+  const state = ruleStateLayout(spec.rules);
+  const attrIds = state.attrIds;
   const ctx: CodeContext = { nFeatures, attrSlot: new Map(attrIds.map((id, k) => [id, k])) };
   let depth = 1;
   let ageRules = 0;
@@ -245,17 +246,14 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
     maxOut += OT_VALUES + 8 * rule.reads.length;
   });
 
-  // Per-device state: rule words, the attribute slots, then the times only rules with
-  // for/cooldown need (ruleStateBytes computes the same size for the plan, which reserves it).
-  const attrSlots = align8(4 * spec.rules.length);
-  let at = attrSlots + 8 * attrIds.length;
-  spec.rules.forEach((rule, i) => {
+  spec.rules.forEach((_, i) => {
     const row = F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
     w.u32(row + F.RR_WORD, 4 * i);
-    if (rule.forMs > 0) { w.u32(row + F.RR_SINCE, at); at += 8; }
-    if (rule.cooldownMs > 0) { w.u32(row + F.RR_LAST_FIRE, at); at += 8; }
+    w.u32(row + F.RR_SINCE, state.since[i]);
+    w.u32(row + F.RR_LAST_FIRE, state.lastFire[i]);
   });
-  const stateBytes = at;
+  const stateBytes = state.bytes;
+  const attrSlots = state.attrSlots;
 
   // Shared VM scratch: stack, feature cache, stamps.
   const stackOff = F.VS_DATA;
@@ -282,12 +280,25 @@ export function encodeRules(spec: ProgramSpec, prev: ProgramSpec | null): Uint8A
   return w.bytes();
 }
 
+/**
+ * Per-device rule state: a u32 word per rule, the attribute slots, then the times only
+ * rules with for/cooldown need (0: none). The encoder writes these offsets into the rows;
+ * the plan reserves `bytes` (ruleStateBytes), so both come from here.
+ */
+export function ruleStateLayout(rules: readonly RuleSpec[]): { attrIds: number[]; attrSlots: number; since: number[]; lastFire: number[]; bytes: number } {
+  const attrIds = ruleAttrIds(rules);
+  const attrSlots = align8(4 * rules.length);
+  let at = attrSlots + 8 * attrIds.length;
+  const since: number[] = [];
+  const lastFire: number[] = [];
+  for (const rule of rules) {
+    since.push(rule.forMs > 0 ? (at += 8) - 8 : 0);
+    lastFire.push(rule.cooldownMs > 0 ? (at += 8) - 8 : 0);
+  }
+  return { attrIds, attrSlots, since, lastFire, bytes: at };
+}
+
 /** Rule state bytes per device of `rules` (RH_STATE_BYTES of their rules section). */
 export function ruleStateBytes(rules: readonly RuleSpec[]): number {
-  let at = align8(4 * rules.length) + 8 * ruleAttrIds(rules).length;
-  for (const rule of rules) {
-    if (rule.forMs > 0) at += 8;
-    if (rule.cooldownMs > 0) at += 8;
-  }
-  return at;
+  return ruleStateLayout(rules).bytes;
 }
