@@ -28,8 +28,9 @@ export function init(): void {
   atomic.notify(ready);
 }
 
-export function applyBatch(from: i32, to: i32, nowMs: f64): i32 {
-  return applyEvents(from, to, nowMs);
+/** `jit` 1: evaluate rules with the compiled evaluator at JIT_SLOT of the table (src/kernel/kernel.ts passes it); 0 or absent: the interpreter. */
+export function applyBatch(from: i32, to: i32, nowMs: f64, jit: i32): i32 {
+  return applyEvents(from, to, nowMs, jit != 0);
 }
 
 export function tick(fromSlot: i32, nowMs: f64): i32 {
@@ -93,3 +94,6 @@ export function deviceClock(slot: u32): f64 {
 
 // ---- the seam the rule VM calls back through (assembly/kernel/seam.ts) ----
 export { featureValue, queryFeature, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';
+
+// ---- what a compiled rule evaluator calls back (assembly/rules/jit.ts) ----
+export { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } from './rules/jit';

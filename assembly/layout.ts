@@ -54,6 +54,9 @@ export const H_EVENTS_APPLIED = 128; //   f64  events the kernel has applied
 export const H_LATE_EVENTS = 136; //      f64  events late for at least one feature group (each counted once)
 export const H_TRANSITIONS = 144; //      f64  transition records written
 export const H_DEVICES = 152; //          f64  device slots with state
+// Program switches (u32, kernel writes): a thread holding a compiled rule evaluator for the
+// active program (src/kernel/rules-jit.ts) knows it is stale when this number moved.
+export const H_PROGRAM_SWITCHES = 160;
 
 // Bytes [HEADER_BASE + H_KERNEL_PRIVATE, HEADER_BASE + PAGE) are the kernel's own.
 export const H_KERNEL_PRIVATE = 1024;
@@ -179,6 +182,11 @@ export const PG_BYTES = 88;
 export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)
 export const GF_READS_MIN = 2; //         a feature of the program reads the group's min
 export const GF_READS_MAX = 4; //         … its max
+// Window cache trailer, after the cache record's PG_REC_BYTES (assembly/kernel/window-cache.ts).
+export const CT_DRIFT = 0; //              f64  bound on the cached sum's drift (≤ 0: exactly as a scan gives it)
+export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucket of the cached window (nb ≤ 64)
+// A sum/avg query on a cache whose drift exceeds this share of the sum scans again: 2^-33 ≈ 1.2e-10, inside SPEC §4.2's 1e-9.
+export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
 
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age

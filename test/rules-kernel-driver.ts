@@ -22,14 +22,15 @@ export class KernelDriver {
   /** Times applyBatch or tick stopped early on a full outbox. */
   earlyStops = 0;
 
-  constructor(spec: ProgramSpec, opts: { outboxBytes?: number; batchEvents?: number } = {}) {
+  /** `rulesJit`: the kernel option (default: compiled rules, as the engine runs). */
+  constructor(spec: ProgramSpec, opts: { outboxBytes?: number; batchEvents?: number; rulesJit?: boolean } = {}) {
     const shard = createShardMemory({
       ringBytes: 4096, batchEvents: opts.batchEvents ?? 256, scratchBytes: 4096,
       outboxBytes: opts.outboxBytes ?? 4096, programBytes: 64 * 1024, initialArenaPages: 4, maximumPages: 4096,
     });
     this.memory = shard.memory;
     this.layout = shard.layout;
-    this.k = instantiateKernel(this.memory);
+    this.k = instantiateKernel(this.memory, undefined, { rulesJit: opts.rulesJit });
     this.install(spec);
   }
 

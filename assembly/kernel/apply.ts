@@ -7,6 +7,7 @@ import {
   D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
+import { JIT_SLOT } from '../rules/jit';
 import { blockIn, deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
@@ -17,7 +18,12 @@ import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STR
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
 const TS_LIMIT: f64 = 1e16;
 
-export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
+/**
+ * Applies batch events [from, to) and evaluates the rules after each; `jit`: the host has put
+ * the active program's compiled evaluator into the function table (rules/jit.ts), else the
+ * interpreter (rulesEvaluate) runs. Returns the first event not applied (outbox full).
+ */
+export function applyEvents(from: i32, to: i32, nowMs: f64, jit: bool): i32 {
   const cap = load<i32>(HEADER_BASE + H_BATCH_CAP);
   if (from < 0) from = 0;
   if (to > cap) to = cap;
@@ -94,7 +100,8 @@ export function applyEvents(from: i32, to: i32, nowMs: f64): i32 {
     }
     applied += 1;
     if (rules != 0) {
-      rulesEvaluate(rules, epoch, slot, d, d + ruleOff, ts, tau, nowMs, false);
+      if (jit) call_indirect<void>(JIT_SLOT, <u32>d, <u32>(d + ruleOff), slot, epoch, ts, tau, nowMs);
+      else rulesEvaluate(rules, epoch, slot, d, d + ruleOff, ts, tau, nowMs, false);
     }
   }
   store<f64>(HEADER_BASE + H_EVENTS_APPLIED, load<f64>(HEADER_BASE + H_EVENTS_APPLIED) + applied);

@@ -3,7 +3,7 @@
 // program (the plan's PG_PREV_*/PF_PREV_* fields, computed by encodePlan). Rule state
 // migrates through the rule VM.
 import {
-  HEADER_BASE, H_PROG_BASE0, H_PROG_BASE1, H_ACTIVE_PROG, H_ACTIVE_EPOCH, P_MAGIC, P_EPOCH, P_PLAN_OFF, P_RULES_OFF,
+  HEADER_BASE, H_PROG_BASE0, H_PROG_BASE1, H_ACTIVE_PROG, H_ACTIVE_EPOCH, H_PROGRAM_SWITCHES, P_MAGIC, P_EPOCH, P_PLAN_OFF, P_RULES_OFF,
   PROGRAM_MAGIC, PL_N_GROUPS, PL_N_FEATURES, PL_STATE_END, PL_LAYOUT_HASH, PL_PREV_HASH, PL_RULE_OFF, PL_RULE_BYTES,
   PG_NB, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, PG_PREV_OFF, PG_PREV_MASK, PG_PREV_REC_BYTES, PG_BLOCK_OFF, PG_PREV_BLOCK_OFF,
   PF_FN, PF_GROUP, PF_STATE_OFF, PF_PREV_OFF, NO_PREV, BLK_RFIT, GROUP_HEADER_BYTES, DEVICE_HEADER_BYTES, D_FLAGS, DF_EXISTS,
@@ -154,4 +154,6 @@ export function switchTo(progSlot: i32): void {
   store<u32>(K_CACHES_LIVE, 0);
   store<i32>(HEADER_BASE + H_ACTIVE_PROG, progSlot);
   store<u32>(HEADER_BASE + H_ACTIVE_EPOCH, load<u32>(base + P_EPOCH));
+  // a compiled rule evaluator of the previous program is stale from here (src/kernel/kernel.ts)
+  store<u32>(HEADER_BASE + H_PROGRAM_SWITCHES, load<u32>(HEADER_BASE + H_PROGRAM_SWITCHES) + 1);
 }

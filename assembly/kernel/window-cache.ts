@@ -16,6 +16,7 @@
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
@@ -89,7 +90,7 @@ export function cachedWindowValue(fn: u32, g: usize, d: usize, tau: f64): f64 {
 }
 
 /** Brings cache record `c` to the window at τ: by a slide when it can, else (or `refill`) by a scan. */
-function syncCache(g: usize, d: usize, c: usize, tau: f64, refill: bool): void {
+export function syncCache(g: usize, d: usize, c: usize, tau: f64, refill: bool): void {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const hi = <i64>floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS));
   const key = load<i64>(c);
@@ -137,20 +138,14 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   store<i64>(c, hi ^ ID_TAG);
 }
 
-// The cache record's trailer (encode-plan.ts reserves it after the record's PG_REC_BYTES).
-/**
- * f64: bound on how far the cached sum may be from the exact sum of the window's bucket
- * sums; a fill stores it negated (the record is then exactly what a scan gives), the first
- * change makes it positive.
- */
-const CT_DRIFT: usize = 0;
-/** u64: bit s set when ring slot s holds a bucket of the cached window (groups with nb ≤ 64). */
-const CT_OCCUPIED: usize = 8;
+// The cache record's trailer (encode-plan.ts reserves it after the record's PG_REC_BYTES):
+// CT_DRIFT (layout.ts), an f64 bound on how far the cached sum may be from the exact sum of
+// the window's bucket sums (a fill stores it negated: the record is then exactly what a scan
+// gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
+// ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
 
 /** Rounding of one f64 addition or subtraction: at most half an ulp of its result (2^-53 |r|); twice that for margin. */
 const ROUNDING: f64 = 2.220446049250313e-16;
-/** Drift of a cached sum beyond which a query scans again: 2^-33 ≈ 1.2e-10 of the sum, inside SPEC §4.2's 1e-9. */
-const SUM_DRIFT_LIMIT: f64 = 1.1641532182693481e-10;
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to

@@ -29,7 +29,7 @@ export function rulesAgeCount(rules: usize): i32 {
   return rules == 0 ? 0 : <i32>load<u32>(rules + RH_AGE_RULES);
 }
 
-function matches(rules: usize, row: usize, dev: usize): bool {
+export function matches(rules: usize, row: usize, dev: usize): bool {
   const n = load<u32>(row + RR_MATCH_COUNT);
   let clause = rules + <usize>load<u32>(row + RR_MATCH);
   for (let c: u32 = 0; c < n; c++) {

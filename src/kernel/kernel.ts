@@ -4,11 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
+import { instantiateRulesEvaluator, type JitImports } from './rules-jit.js';
 
 /** Exports of build/damper.wasm (docs/internals.md, "Kernel exports"). */
 export interface KernelExports {
   init(): void;
-  /** Applies batch events [from, to); returns the first index not applied (outbox full). */
+  /**
+   * Applies batch events [from, to); returns the first index not applied (outbox full). Rules
+   * run through the active program's compiled evaluator when this instance has one (below).
+   */
   applyBatch(from: number, to: number, nowMs: number): number;
   /** Evaluates age rules from `fromSlot`; returns the next slot to do (slot limit when done). */
   tick(fromSlot: number, nowMs: number): number;
@@ -55,11 +59,32 @@ export function kernelModule(): WebAssembly.Module {
   return compiled;
 }
 
+export interface KernelOptions {
+  /**
+   * Evaluate rules after events with a compiled evaluator of the active program
+   * (src/kernel/rules-jit.ts) instead of the interpreter. Default: on, unless the
+   * environment sets DAMPER_RULES_JIT=0. Builds without the jit exports always interpret.
+   */
+  rulesJit?: boolean;
+}
+
+/** The raw exports: applyBatch takes the jit flag, the table holds the compiled evaluator. */
+type RawExports = Omit<KernelExports, 'applyBatch'> & JitImports & {
+  applyBatch(from: number, to: number, nowMs: number, jit: number): number;
+  table?: FunctionTable;
+};
+
+/** The parts of a WebAssembly.Table of functions used here (Node's types do not declare Table). */
+interface FunctionTable { readonly length: number; grow(delta: number): number; set(index: number, value: unknown): void }
+
+/** Table index the kernel calls the compiled evaluator at (JIT_SLOT in assembly/rules/jit.ts). */
+const JIT_SLOT = 1;
+
 /**
  * Instantiates the kernel over a shard memory (header already written) and runs init().
  * `module`: another build of the kernel (bench/rules-ab.ts compares two in one process).
  */
-export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembly.Module = kernelModule()): KernelExports {
+export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembly.Module = kernelModule(), opts: KernelOptions = {}): KernelExports {
   const instance = new WebAssembly.Instance(module, {
     env: {
       memory,
@@ -68,9 +93,38 @@ export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembl
       },
     },
   });
-  const k = instance.exports as unknown as KernelExports;
+  const raw = instance.exports as unknown as RawExports;
+  const jit = (opts.rulesJit ?? process.env.DAMPER_RULES_JIT !== '0') && raw.table !== undefined && typeof raw.jitEmit === 'function';
+  const k: KernelExports = { ...raw, applyBatch: jit ? jitApply(memory, raw) : (from, to, nowMs) => raw.applyBatch(from, to, nowMs, 0) };
   k.init();
   return k;
+}
+
+/**
+ * applyBatch with the compiled evaluator: before each call, if a program switch happened
+ * since this instance compiled one (H_PROGRAM_SWITCHES, shared by every thread that drains
+ * the shard), the active program's evaluator is compiled and put into the table; a program
+ * without rules runs none. Once per call, not per event: the hot path stays in the kernel.
+ */
+function jitApply(memory: WebAssembly.Memory, raw: RawExports): KernelExports['applyBatch'] {
+  const header = new Int32Array(memory.buffer, L.HEADER_BASE, L.H_KERNEL_PRIVATE / 4);
+  let installed = -1, epoch = -1, slot = -2, active = 0;
+  return (from, to, nowMs) => {
+    const switches = header[L.H_PROGRAM_SWITCHES / 4];
+    if (switches !== installed || header[L.H_ACTIVE_EPOCH / 4] !== epoch || header[L.H_ACTIVE_PROG / 4] !== slot) {
+      installed = switches;
+      epoch = header[L.H_ACTIVE_EPOCH / 4];
+      slot = header[L.H_ACTIVE_PROG / 4];
+      const evaluate = instantiateRulesEvaluator(memory, raw);
+      active = evaluate ? 1 : 0;
+      if (evaluate) {
+        const table = raw.table!;
+        if (table.length <= JIT_SLOT) table.grow(JIT_SLOT + 1 - table.length);
+        table.set(JIT_SLOT, evaluate);
+      }
+    }
+    return raw.applyBatch(from, to, nowMs, active);
+  };
 }
 
 const instances = new WeakMap<WebAssembly.Memory, KernelExports>();

@@ -1,0 +1,66 @@
+// The seam a compiled rule evaluator calls back through. src/kernel/rules-jit.ts turns the
+// active program's rules section into a WebAssembly function of its own (straight-line code
+// per rule, layout offsets and thresholds as constants); the host puts it into this module's
+// function table at JIT_SLOT and applyBatch calls it after every applied event instead of
+// rulesEvaluate. What the compiled code does not do inline — syncing a window cache, the
+// rarer features, match selectors, reserving a transition record, attribute values of
+// records — it calls these for, with the same semantics as the interpreter (docs/rule-vm.md).
+import { O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH, OT_TS, OT_NVALUES, OT_VALUES } from '../layout';
+import { RULES_HEADER_BYTES, RULE_BYTES, RR_READS_COUNT, RR_MATCH_COUNT } from './format';
+import { K_PLAN, K_RULES } from '../kernel/private';
+import { planGroup } from '../kernel/plan';
+import { cacheOf, syncCache } from '../kernel/window-cache';
+import { queryDeviceFeature, attrOf, transitionReserve } from '../kernel/seam';
+import { matches } from './index';
+
+/** Index of the compiled evaluator in the exported function table (0 is AssemblyScript's null). */
+export const JIT_SLOT: u32 = 1;
+
+/** Brings window group `group`'s cache of device block `dev` to τ (by a slide or a scan; `refill`: a scan). */
+export function jitSync(group: u32, dev: usize, tau: f64, refill: i32): void {
+  const g = planGroup(<usize>load<u32>(K_PLAN), group);
+  syncCache(g, dev, cacheOf(g, dev), tau, refill != 0);
+}
+
+/** A feature the compiled code does not compute inline, through the interpreter's path (queryDeviceFeature). */
+export function jitFeature(dev: usize, feature: u32, nowMs: f64): f64 {
+  return queryDeviceFeature(dev, feature, nowMs);
+}
+
+/** 1 when device block `dev` matches rule `rule`'s selector (its match clauses). */
+export function jitMatches(rule: u32, dev: usize): i32 {
+  const rules = <usize>load<u32>(K_RULES);
+  const row = rules + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
+  return load<u32>(row + RR_MATCH_COUNT) == 0 || matches(rules, row, dev) ? 1 : 0;
+}
+
+/**
+ * Reserves and heads a transition record of rule `rule` (STATE_FIRED / STATE_CLEARED) as the
+ * interpreter's emit does; the compiled code then stores the values of the rule's reads at
+ * OT_VALUES. 0 when the record does not fit (the apply loop checked room for a whole
+ * evaluation, so this does not happen).
+ */
+export function jitEmit(rule: u32, what: u32, slot: u32, epoch: u32, ts: f64): usize {
+  const row = <usize>load<u32>(K_RULES) + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
+  const nReads = load<u32>(row + RR_READS_COUNT);
+  const bytes = OT_VALUES + (nReads << 3);
+  const rec = transitionReserve(<i32>bytes);
+  if (rec == 0) return 0;
+  store<u16>(rec + O_KIND, <u16>OK_TRANSITION);
+  store<u16>(rec + O_KIND + 2, 0);
+  store<u32>(rec + O_LEN, bytes);
+  store<u32>(rec + OT_RULE, rule);
+  store<u32>(rec + OT_SLOT, slot);
+  store<u32>(rec + OT_STATE, what);
+  store<u32>(rec + OT_EPOCH, epoch);
+  store<f64>(rec + OT_TS, ts);
+  store<u32>(rec + OT_NVALUES, nReads);
+  store<u32>(rec + OT_NVALUES + 4, 0);
+  return rec;
+}
+
+/** Attribute `attr` (global id) of device block `dev` as a record value: NaN when absent or a string. */
+export function jitAttr(dev: usize, attr: u32): f64 {
+  return attrOf(dev, attr);
+}
+
