@@ -223,6 +223,62 @@ describe('the sliding window cache equals the reference (property)', () => {
   });
 });
 
+/**
+ * Sliding min/max: when the bucket holding the extreme leaves, the cache merges the extremes
+ * again from the buckets that stay. Random walks with long monotone runs and ties, events
+ * that go back into older buckets of the window, gaps that empty the window, τ moved by
+ * another metric; groups reading max and min, max alone, min alone.
+ */
+describe('sliding min/max equal the reference (property)', () => {
+  const features = [
+    feat(FeatureFn.Max, 0, METRICS, 8000, 1000), feat(FeatureFn.Min, 0, METRICS, 8000, 1000),
+    feat(FeatureFn.Max, 0, METRICS, 5000, 1000), feat(FeatureFn.Min, 1, METRICS, 12_000, 2000),
+  ];
+  const spec = programSpec(METRICS, features);
+  const step = fc.record({
+    dt: fc.constantFrom(0, 300, 700, 1000, 1000, 1500, 2500, 9000, -600, -2500, -4500),
+    dv: fc.constantFrom(-3, -2, -1, -1, 0, 1, 1, 2, 3),
+    flip: fc.boolean(),
+    metric: fc.constantFrom(0, 0, 0, 1),
+  });
+  it('queried after every event or after runs of events', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.array(step, { minLength: 5, maxLength: 120 }), fc.integer({ min: 1, max: 4 }), (start, steps, every) => {
+        const h = new KernelHarness(spec);
+        const ref = new ReferenceFeatures(spec);
+        let t = T0 + start, v = 0, dir = 1;
+        steps.forEach((s, i) => {
+          t += s.dt;
+          if (s.flip && i % 7 === 0) dir = -dir;
+          v += dir * Math.abs(s.dv);
+          h.apply([[0, s.metric, t, v]], 10);
+          ref.apply(0, s.metric, t, v, 10);
+          if (i % every === 0) check(h, ref, features, 1, 10, `event ${i}`, ['cached']);
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the max leaves twice in a falling window while another metric moves τ', () => {
+    const h = new KernelHarness(spec);
+    const ref = new ReferenceFeatures(spec);
+    const at = (bucket: number): number => T0 + bucket * 1000 + 100;
+    // buckets 0…5 falling, then an event back in bucket 1
+    const events: Ev[] = [10, 9, 8, 7, 6, 5].map((v, k): Ev => [0, 0, at(k), v]);
+    events.push([0, 0, at(1), 1]);
+    // the other metric moves τ: bucket 0 leaves, then bucket 1; a small value joins; buckets 2
+    // and 3 leave: the max is bucket 4's 6
+    events.push([0, 1, at(8), 0], [0, 1, at(9), 0], [0, 0, at(9), 1], [0, 1, at(11), 0]);
+    events.forEach((e, i) => {
+      h.apply([e], 10);
+      ref.apply(e[0], e[1], e[2], e[3], 10);
+      check(h, ref, features, 1, 10, `event ${i}`, ['cached']);
+    });
+    expect(h.cached(0, 0, 10)).toBe(6);
+  });
+});
+
 describe('the sliding cache keeps sums exact when large values leave', () => {
   it('1e17 + 3 rounds to 1e17 in the cache; once 1e17 leaves, the sum is 3 + 4, not 4', () => {
     const features = [feat(FeatureFn.Sum, 0, METRICS, 10_000, 1000), feat(FeatureFn.Avg, 0, METRICS, 10_000, 1000)];
