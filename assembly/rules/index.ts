@@ -46,23 +46,34 @@ export function matches(rules: usize, row: usize, dev: usize): bool {
   return true;
 }
 
-function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, dev: usize, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
+/**
+ * Reserves a transition record of the rule at `row` (STATE_FIRED / STATE_CLEARED) and writes
+ * everything but its values, which follow at OT_VALUES in the rule's reads order; 0 when it
+ * does not fit. The kernel checks room for a whole evaluation before evaluating; a record
+ * that still does not fit is dropped rather than written over memory that is not the outbox.
+ */
+export function headTransition(row: usize, rule: u32, what: u32, slot: u32, epoch: u32, ts: f64): usize {
   const nReads = load<u32>(row + RR_READS_COUNT);
   const bytes = OT_VALUES + (nReads << 3);
   const rec = transitionReserve(<i32>bytes);
-  // The kernel checks room for a whole evaluation before calling; a record that still does
-  // not fit is dropped rather than written over memory that is not the outbox.
-  if (rec == 0) return;
+  if (rec == 0) return 0;
   store<u16>(rec + O_KIND, <u16>OK_TRANSITION);
   store<u16>(rec + O_KIND + 2, 0);
   store<u32>(rec + O_LEN, bytes);
-  store<u32>(rec + OT_RULE, <u32>rule);
+  store<u32>(rec + OT_RULE, rule);
   store<u32>(rec + OT_SLOT, slot);
   store<u32>(rec + OT_STATE, what);
   store<u32>(rec + OT_EPOCH, epoch);
   store<f64>(rec + OT_TS, ts);
   store<u32>(rec + OT_NVALUES, nReads);
   store<u32>(rec + OT_NVALUES + 4, 0);
+  return rec;
+}
+
+function emit(rules: usize, row: usize, rule: i32, epoch: u32, slot: u32, dev: usize, cells: usize, stamps: usize, gen: u32, what: u32, ts: f64, nowMs: f64): void {
+  const rec = headTransition(row, <u32>rule, what, slot, epoch, ts);
+  if (rec == 0) return;
+  const nReads = load<u32>(row + RR_READS_COUNT);
   const reads = rules + <usize>load<u32>(row + RR_READS);
   for (let i: u32 = 0; i < nReads; i++) {
     const rd = reads + <usize>i * READ_BYTES;

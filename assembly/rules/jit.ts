@@ -5,13 +5,12 @@
 // rulesEvaluate. What the compiled code does not do inline — syncing a window cache, the
 // rarer features, match selectors, reserving a transition record, attribute values of
 // records — it calls these for, with the same semantics as the interpreter (docs/rule-vm.md).
-import { O_KIND, O_LEN, OK_TRANSITION, OT_RULE, OT_SLOT, OT_STATE, OT_EPOCH, OT_TS, OT_NVALUES, OT_VALUES } from '../layout';
-import { RULES_HEADER_BYTES, RULE_BYTES, RR_READS_COUNT, RR_MATCH_COUNT } from './format';
+import { RULES_HEADER_BYTES, RULE_BYTES, RR_MATCH_COUNT } from './format';
 import { K_PLAN, K_RULES } from '../kernel/private';
 import { planGroup } from '../kernel/plan';
 import { cacheOf, syncCache } from '../kernel/window-cache';
-import { queryDeviceFeature, attrOf, transitionReserve } from '../kernel/seam';
-import { matches } from './index';
+import { queryDeviceFeature, attrOf } from '../kernel/seam';
+import { headTransition, matches } from './index';
 
 /** Index of the compiled evaluator in the exported function table (0 is AssemblyScript's null). */
 export const JIT_SLOT: u32 = 1;
@@ -41,22 +40,7 @@ export function jitMatches(rule: u32, dev: usize): i32 {
  * evaluation, so this does not happen).
  */
 export function jitEmit(rule: u32, what: u32, slot: u32, epoch: u32, ts: f64): usize {
-  const row = <usize>load<u32>(K_RULES) + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES;
-  const nReads = load<u32>(row + RR_READS_COUNT);
-  const bytes = OT_VALUES + (nReads << 3);
-  const rec = transitionReserve(<i32>bytes);
-  if (rec == 0) return 0;
-  store<u16>(rec + O_KIND, <u16>OK_TRANSITION);
-  store<u16>(rec + O_KIND + 2, 0);
-  store<u32>(rec + O_LEN, bytes);
-  store<u32>(rec + OT_RULE, rule);
-  store<u32>(rec + OT_SLOT, slot);
-  store<u32>(rec + OT_STATE, what);
-  store<u32>(rec + OT_EPOCH, epoch);
-  store<f64>(rec + OT_TS, ts);
-  store<u32>(rec + OT_NVALUES, nReads);
-  store<u32>(rec + OT_NVALUES + 4, 0);
-  return rec;
+  return headTransition(<usize>load<u32>(K_RULES) + RULES_HEADER_BYTES + <usize>rule * RULE_BYTES, rule, what, slot, epoch, ts);
 }
 
 /** Attribute `attr` (global id) of device block `dev` as a record value: NaN when absent or a string. */
