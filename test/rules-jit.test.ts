@@ -6,7 +6,9 @@
 // (the default) to the reference engine.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HEADER_BASE, PAGE } from '../assembly/layout.js';
+import { HEADER_BASE, P_RULES_OFF, PAGE, STATE_FIRED } from '../assembly/layout.js';
+import { RULES_HEADER_BYTES, RR_WHEN } from '../assembly/rules/format.js';
+import { encodeProgram, writeProgram } from '../src/kernel/program.js';
 import { compileRulesModule } from '../src/kernel/rules-jit.js';
 import type { Transition } from '../src/reference/rules.js';
 import { arbDrafts, arbSteps, buildSpec, switchDrafts, type RuleDraft, type Step } from './rules-kernel-arb.js';
@@ -99,5 +101,29 @@ describe('compiled rule evaluator vs the interpreter', () => {
     expect(() => new WebAssembly.Module(bytes!)).not.toThrow();
     const none = new KernelDriver({ ...spec, rules: [] });
     expect(compileRulesModule(none.memory)).toBeNull();
+  });
+
+  it('a program the compiler cannot take runs interpreted, with a warning, and the engine goes on', async () => {
+    const spec = buildSpec([{ when: { op: '>', left: { op: 'feature', index: 0 }, right: { op: 'num', value: 5 } }, clear: null, forMs: 0, cooldownMs: 0, match: [] }], 1);
+    const d = new KernelDriver(spec);
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => { warnings.push(w.message); };
+    process.on('warning', onWarning);
+    try {
+      // the same program as epoch 2 with an unknown opcode in its `when` code: the compiler
+      // refuses the program; the interpreter decides this rule from its row atoms
+      const bytes = encodeProgram(spec, 2, spec);
+      const v = new DataView(bytes.buffer);
+      const rules = v.getUint32(P_RULES_OFF, true);
+      v.setUint32(rules + v.getUint32(rules + RULES_HEADER_BYTES + RR_WHEN, true), 99, true);
+      writeProgram(d.memory, 1, bytes);
+      d.k.switchProgram(1);
+      const out = d.apply([{ slot: 0, metric: 0, ts: 1_763_800_000_000, value: 9 }], 1_763_800_000_010);
+      expect(out.map((t) => [t.rule, t.state, t.values])).toEqual([[0, STATE_FIRED, [9]]]);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.some((m) => /epoch 2 run interpreted: rules compiler: unknown opcode 99/.test(m))).toBe(true);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });

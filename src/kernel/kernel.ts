@@ -115,7 +115,13 @@ function jitApply(memory: WebAssembly.Memory, raw: RawExports): KernelExports['a
       installed = switches;
       epoch = header[L.H_ACTIVE_EPOCH / 4];
       slot = header[L.H_ACTIVE_PROG / 4];
-      const evaluate = instantiateRulesEvaluator(memory, raw);
+      let evaluate: unknown = null;
+      try {
+        evaluate = instantiateRulesEvaluator(memory, raw);
+      } catch (err) {
+        // a program the compiler cannot take runs interpreted, the same rules with the same results
+        process.emitWarning(`rules of program epoch ${epoch} run interpreted: ${(err as Error).message}`, { code: 'DAMPER_RULES_JIT' });
+      }
       active = evaluate ? 1 : 0;
       if (evaluate) {
         const table = raw.table!;
