@@ -1,13 +1,14 @@
 // `npm run bench:rules`: kernel events/s with 0 (features only), 1, 10 and 100 rules over
 // the same shared features, the cost per rule per event, and the ratio 10 rules / features
 // only (target ≤ 2×, on the default sparse stream; features only and 10 rules are also
-// measured on a dense stream). Prints a table and writes bench/results/rules-<ts>.json.
+// measured on a dense stream), and 10 rules compiled (the default) against the same rules
+// interpreted. Prints a table and writes bench/results/rules-<ts>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '../assembly/layout.js';
 import { createShardMemory } from '../src/kernel/memory.js';
-import { instantiateKernel, type KernelExports } from '../src/kernel/kernel.js';
+import { instantiateKernel, type KernelExports, type KernelOptions } from '../src/kernel/kernel.js';
 import { encodeProgram, writeProgram } from '../src/kernel/program.js';
 import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec, type RuleSpec } from '../src/kernel/program-spec.js';
 import type { BenchRow } from './lib/row.js';
@@ -106,9 +107,9 @@ export type ProgramEncoder = (spec: ProgramSpec, epoch: number, prev: ProgramSpe
  * One kernel instance running `program` over the bench fleet: by default build/damper.wasm
  * and this checkout's encoder; bench/rules-ab.ts passes another build's.
  */
-export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module, encode: ProgramEncoder = encodeProgram): Config {
+export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module, encode: ProgramEncoder = encodeProgram, opts: KernelOptions = {}): Config {
   const { memory, layout } = createShardMemory({ ringBytes: 4096, batchEvents: BATCH, outboxBytes: 1 << 20, initialArenaPages: 512 });
-  const k = instantiateKernel(memory, module);
+  const k = instantiateKernel(memory, module, opts);
   writeProgram(memory, 0, encode(program, 1, null));
   k.switchProgram(0);
   const dv = new DataView(memory.buffer);
@@ -204,6 +205,16 @@ export async function runRulesBench(opts: { quick?: boolean } = {}): Promise<Ben
     measure(dense, DENSE_STEP_MS, quick);
     rows.push(...rowsOf(dense, DENSE_STEP_MS, ' (dense)').filter((r) => /features only \(4|, 1 rule |, 10 rules \(dense\)/.test(`${r.metric} `)));
   }
+  // the rule compiler's own gain: the same 10 rules through the kernel's interpreter, the
+  // two kernels alone and interleaved on the sparse stream (docs/rule-vm.md, Compiled rules)
+  const vm = [setup('10 rules (compiled)', spec(10)), setup('10 rules (interpreted)', spec(10), undefined, encodeProgram, { rulesJit: false })];
+  measure(vm, STEP_MS, quick);
+  const ns = vm.map((c) => c.cpuNs / c.events);
+  rows.push({
+    scenario: 'rules', metric: 'kernel events/s, 10 rules interpreted', value: Math.round(1e9 / ns[1]), unit: 'ev/s',
+    baseline: '10 rules compiled', baselineValue: Math.round(1e9 / ns[0]), ratio: Number((ns[1] / ns[0]).toFixed(2)),
+    note: `DAMPER_RULES_JIT=0 against the default; ratio = time per event interpreted / compiled; these two kernels interleaved alone, sparse stream`,
+  });
   return rows;
 }
 
