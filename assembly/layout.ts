@@ -55,7 +55,7 @@ export const H_LATE_EVENTS = 136; //      f64  events late for at least one feat
 export const H_TRANSITIONS = 144; //      f64  transition records written
 export const H_DEVICES = 152; //          f64  device slots with state
 // Program switches (u32, kernel writes): a thread holding a compiled rule evaluator for the
-// active program (src/kernel/rules-jit.ts) knows it is stale when this number moved.
+// active program (src/kernel/rules-jit/) knows it is stale when this number moved.
 export const H_PROGRAM_SWITCHES = 160;
 
 // Bytes [HEADER_BASE + H_KERNEL_PRIVATE, HEADER_BASE + PAGE) are the kernel's own.

@@ -1,4 +1,4 @@
-// The compiled rule evaluator (src/kernel/rules-jit.ts) against the interpreter it replaces
+// The compiled rule evaluator (src/kernel/rules-jit/) against the interpreter it replaces
 // after events: the same random rule sets and streams through two kernels, one compiling the
 // rules and one interpreting them, must give the same records and leave the same kernel
 // memory, byte for byte — window caches included, so a cache synced or refilled at another
@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { HEADER_BASE, P_RULES_OFF, PAGE, STATE_FIRED } from '../assembly/layout.js';
 import { RULES_HEADER_BYTES, RR_WHEN } from '../assembly/rules/format.js';
 import { encodeProgram, writeProgram } from '../src/kernel/program.js';
-import { compileRulesModule } from '../src/kernel/rules-jit.js';
+import { compileRulesModule } from '../src/kernel/rules-jit/index.js';
 import type { Transition } from '../src/reference/rules.js';
 import { arbDrafts, arbSteps, buildSpec, switchDrafts, type RuleDraft, type Step } from './rules-kernel-arb.js';
 import { KernelDriver, type BatchEvent } from './rules-kernel-driver.js';

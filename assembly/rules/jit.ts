@@ -1,4 +1,4 @@
-// The seam a compiled rule evaluator calls back through. src/kernel/rules-jit.ts turns the
+// The seam a compiled rule evaluator calls back through. src/kernel/rules-jit/ turns the
 // active program's rules section into a WebAssembly function of its own (straight-line code
 // per rule, layout offsets and thresholds as constants); the host puts it into this module's
 // function table at JIT_SLOT and applyBatch calls it after every applied event instead of

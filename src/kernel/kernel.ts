@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
-import { instantiateRulesEvaluator, type JitImports } from './rules-jit.js';
+import { instantiateRulesEvaluator, type JitImports } from './rules-jit/index.js';
 
 /** Exports of build/damper.wasm (docs/internals.md, "Kernel exports"). */
 export interface KernelExports {
@@ -62,7 +62,7 @@ export function kernelModule(): WebAssembly.Module {
 export interface KernelOptions {
   /**
    * Evaluate rules after events with a compiled evaluator of the active program
-   * (src/kernel/rules-jit.ts) instead of the interpreter. Default: on, unless the
+   * (src/kernel/rules-jit/) instead of the interpreter. Default: on, unless the
    * environment sets DAMPER_RULES_JIT=0. Builds without the jit exports always interpret.
    */
   rulesJit?: boolean;

@@ -1,4 +1,4 @@
-// A minimal WebAssembly binary writer: just what the rule compiler (rules-jit.ts) emits —
+// A minimal WebAssembly binary writer: just what the rule compiler (rules-jit/) emits —
 // one function type per signature, function imports, a shared memory import, functions with
 // their locals, function exports. Instruction bytes follow the WebAssembly 1.0 core spec
 // (plus the threads proposal's shared memory limits, flag 0x03).

@@ -1,43 +1,11 @@
-// The rule compiler behind the kernel's compiled evaluator (assembly/rules/jit.ts): turns the
-// active program of a shard memory — its plan and rules sections, exactly as the kernel reads
-// them — into a WebAssembly module whose one function evaluates every rule of one device after
-// an event, with the interpreter's semantics (assembly/rules/index.ts, docs/rule-vm.md), but
-// as straight-line code: thresholds, state offsets, window-cache offsets and bucket widths
-// are constants; each feature is computed at most once per evaluation (a local and a flag);
-// each window group's cache is checked against τ once. What it does not inline it calls back
-// into the kernel for (jitSync, jitFeature, jitMatches, jitEmit, jitAttr), in the
-// interpreter's order, so both give the same records and the same state, byte for byte
-// (test/rules-jit.test.ts). Ticks stay with the interpreter.
-import * as L from '../../assembly/layout.js';
-import * as F from '../../assembly/rules/format.js';
-import { DamperError } from '../errors.js';
-import { FeatureFn } from './program-spec.js';
-import { MODULE_MAX_PAGES } from './memory.js';
-import { F64, FunctionBody, I32, I64, ModuleWriter, Op, type ValType } from './wasm-writer.js';
+// Emits the compiled evaluator of one program (rules-jit/index.ts): the interpreter's state
+// machine (assembly/rules/index.ts `step`) per rule as straight-line WebAssembly.
+import * as L from '../../../assembly/layout.js';
+import * as F from '../../../assembly/rules/format.js';
+import { FeatureFn } from '../program-spec.js';
+import { F64, FunctionBody, I32, I64, Op, type ValType } from '../wasm-writer.js';
+import type { Feature, Group, Node, Program, Rule } from './read-program.js';
 
-/** Expression tree decoded from the rules section's postfix code. */
-type Node =
-  | { k: 'num'; v: number }
-  | { k: 'feature'; f: number }
-  | { k: 'attr'; slot: number }
-  | { k: 'unary'; op: number; a: Node }
-  | { k: 'binary'; op: number; a: Node; b: Node }
-  | { k: 'fused'; op: number; f: number; v: number }
-  | { k: 'and' | 'or'; a: Node; b: Node }
-  | { k: 'bool'; a: Node };
-
-interface Group { index: number; cache: number; recBytes: number; flags: number; bucketMs: number; windowSec: number; blockOff: number[] }
-interface Feature { fn: number; group: Group | null; stateOff: number }
-interface Rule {
-  word: number; since: number; lastFire: number; forMs: number; cooldownMs: number;
-  hasClear: boolean; matchCount: number; when: Node; clear: Node | null;
-  reads: { kind: number; id: number }[];
-}
-
-/** What the compiled code needs of the program; read from shard memory, not from a spec. */
-interface Program { features: Feature[]; rules: Rule[]; attrSlots: number }
-
-const ERR_JIT = 'DAMPER_ERR_RULES_JIT';
 const NAN_BITS = 0x7ff8000000000000n;
 const ID_TAG = -(2n ** 63n);
 const COMPARE: Record<number, number> = {
@@ -49,136 +17,14 @@ const ARITH: Record<number, number> = { [F.OP_ADD]: Op.f64Add, [F.OP_SUB]: Op.f6
 /** Windowed functions answered inline from a window cache record (the rest call jitFeature). */
 const INLINE_WINDOW = new Set<number>([FeatureFn.Count, FeatureFn.Rate, FeatureFn.Sum, FeatureFn.Avg, FeatureFn.Min, FeatureFn.Max, FeatureFn.Delta]);
 
-function bad(message: string): DamperError {
-  return new DamperError(ERR_JIT, `rules compiler: ${message}`);
-}
-
-/** Decodes postfix code [pc, end) (end −1: up to OP_END) of the rules section into one tree. */
-function decode(v: DataView, rules: number, pc: number, end: number): Node {
-  const stack: Node[] = [];
-  const pop = (): Node => {
-    const n = stack.pop();
-    if (!n) throw bad(`stack underflow at code offset ${pc - rules}`);
-    return n;
-  };
-  for (;;) {
-    if (end >= 0 && pc === end) break;
-    if (end >= 0 && pc > end) throw bad('a skip ends inside an instruction');
-    const op = v.getUint32(pc, true);
-    const arg = v.getUint32(pc + 4, true);
-    if (op === F.OP_END) {
-      if (end >= 0) throw bad('OP_END inside a skip');
-      break;
-    }
-    if (op === F.OP_NUM) { stack.push({ k: 'num', v: v.getFloat64(pc + 8, true) }); pc += 16; continue; }
-    if (op === F.OP_FEATURE) { stack.push({ k: 'feature', f: arg }); pc += 8; continue; }
-    if (op === F.OP_ATTR) { stack.push({ k: 'attr', slot: arg }); pc += 8; continue; }
-    if (op >= F.OP_FEATURE_LT_NUM && op <= F.OP_FEATURE_NE_NUM) {
-      stack.push({ k: 'fused', op, f: arg, v: v.getFloat64(pc + 8, true) });
-      pc += 16;
-      continue;
-    }
-    if (op === F.OP_AND_SKIP || op === F.OP_OR_SKIP) {
-      const a = pop();
-      const b = decode(v, rules, pc + 8, pc + 8 + arg);
-      stack.push({ k: op === F.OP_AND_SKIP ? 'and' : 'or', a, b });
-      pc += 8 + arg;
-      continue;
-    }
-    if (op === F.OP_BOOL) { stack.push({ k: 'bool', a: pop() }); pc += 8; continue; }
-    if (op === F.OP_ABS || op === F.OP_NEG || op === F.OP_NOT) { stack.push({ k: 'unary', op, a: pop() }); pc += 8; continue; }
-    if (op >= F.OP_ADD && op <= F.OP_OR) {
-      const b = pop();
-      const a = pop();
-      stack.push({ k: 'binary', op, a, b });
-      pc += 8;
-      continue;
-    }
-    throw bad(`unknown opcode ${op} at code offset ${pc - rules}`);
-  }
-  if (stack.length !== 1) throw bad(`expression leaves ${stack.length} values`);
-  return stack[0];
-}
-
-/** The active program of a shard memory as the compiled code needs it; null when it has no rules. */
-function readProgram(memory: WebAssembly.Memory): Program | null {
-  const v = new DataView(memory.buffer);
-  const h = L.HEADER_BASE;
-  const active = v.getInt32(h + L.H_ACTIVE_PROG, true);
-  if (active !== 0 && active !== 1) return null;
-  const base = v.getUint32(h + (active === 0 ? L.H_PROG_BASE0 : L.H_PROG_BASE1), true);
-  if (v.getUint32(base + L.P_RULES_LEN, true) === 0) return null;
-  const plan = base + v.getUint32(base + L.P_PLAN_OFF, true);
-  const rules = base + v.getUint32(base + L.P_RULES_OFF, true);
-  const nRules = v.getUint32(rules + F.RH_RULE_COUNT, true);
-  if (nRules === 0) return null;
-
-  const groupsAt = plan + v.getUint32(plan + L.PL_GROUPS_OFF, true);
-  const groups: Group[] = [];
-  for (let i = 0; i < v.getUint32(plan + L.PL_N_GROUPS, true); i++) {
-    const g = groupsAt + i * L.PG_BYTES;
-    groups.push({
-      index: i,
-      cache: v.getUint32(g + L.PG_CACHE_OFF, true),
-      recBytes: v.getUint32(g + L.PG_REC_BYTES, true),
-      flags: v.getUint32(g + L.PG_FLAGS, true),
-      bucketMs: v.getFloat64(g + L.PG_BUCKET_MS, true),
-      windowSec: v.getFloat64(g + L.PG_WINDOW_SEC, true),
-      blockOff: Array.from({ length: L.BLOCK_COUNT }, (_, b) => v.getUint8(g + L.PG_BLOCK_OFF + b)),
-    });
-  }
-  const featuresAt = plan + v.getUint32(plan + L.PL_FEATURES_OFF, true);
-  const features: Feature[] = [];
-  for (let i = 0; i < v.getUint32(plan + L.PL_N_FEATURES, true); i++) {
-    const f = featuresAt + i * L.PF_BYTES;
-    const group = v.getUint32(f + L.PF_GROUP, true);
-    features.push({ fn: v.getUint32(f + L.PF_FN, true), group: group === L.NO_PREV ? null : groups[group], stateOff: v.getUint32(f + L.PF_STATE_OFF, true) });
-  }
-
-  const list: Rule[] = [];
-  for (let i = 0; i < nRules; i++) {
-    const row = rules + F.RULES_HEADER_BYTES + i * F.RULE_BYTES;
-    const flags = v.getUint32(row + F.RR_FLAGS, true);
-    const clearAt = v.getUint32(row + F.RR_CLEAR, true);
-    const hasClear = (flags & F.RULE_HAS_CLEAR) !== 0;
-    const readsAt = rules + v.getUint32(row + F.RR_READS, true);
-    list.push({
-      word: v.getUint32(row + F.RR_WORD, true),
-      since: v.getUint32(row + F.RR_SINCE, true),
-      lastFire: v.getUint32(row + F.RR_LAST_FIRE, true),
-      forMs: v.getFloat64(row + F.RR_FOR, true),
-      cooldownMs: v.getFloat64(row + F.RR_COOLDOWN, true),
-      hasClear,
-      matchCount: v.getUint32(row + F.RR_MATCH_COUNT, true),
-      when: decode(v, rules, rules + v.getUint32(row + F.RR_WHEN, true), -1),
-      clear: hasClear ? decode(v, rules, rules + clearAt, -1) : null,
-      reads: Array.from({ length: v.getUint32(row + F.RR_READS_COUNT, true) }, (_, r) => ({
-        kind: v.getUint32(readsAt + r * F.READ_BYTES + F.RD_KIND, true),
-        id: v.getUint32(readsAt + r * F.READ_BYTES + F.RD_ID, true),
-      })),
-    });
-  }
-  for (const r of list) {
-    for (const n of [r.when, r.clear]) if (n) checkFeatures(n, features.length);
-    for (const rd of r.reads) if (rd.kind === F.READ_FEATURE && rd.id >= features.length) throw bad(`read of feature ${rd.id} out of range`);
-  }
-  return { features, rules: list, attrSlots: v.getUint32(rules + F.RH_ATTR_SLOTS, true) };
-}
-
-function checkFeatures(n: Node, count: number): void {
-  if ((n.k === 'feature' || n.k === 'fused') && n.f >= count) throw bad(`feature ${n.f} out of range`);
-  if ('a' in n) checkFeatures(n.a, count);
-  if ('b' in n) checkFeatures(n.b, count);
-}
-
 // Parameters of the compiled function, in the order the kernel's call_indirect passes them.
-const P_DEV = 0, P_STATE = 1, P_SLOT = 2, P_EPOCH = 3, P_TS = 4, P_TAU = 5, P_NOW = 6;
-const PARAMS: ValType[] = [I32, I32, I32, I32, F64, F64, F64];
+export const P_DEV = 0, P_STATE = 1, P_SLOT = 2, P_EPOCH = 3, P_TS = 4, P_TAU = 5, P_NOW = 6;
+export const PARAMS: ValType[] = [I32, I32, I32, I32, F64, F64, F64];
 // Kernel imports, function indices in import order.
 const K_SYNC = 0, K_FEATURE = 1, K_MATCHES = 2, K_EMIT = 3, K_ATTR = 4;
 
 /** Emits the evaluator of one program into `fn`. */
-class Emitter {
+export class Emitter {
   private readonly value: number[] = [];
   private readonly known: number[] = [];
   private readonly synced = new Map<number, number>();
@@ -410,54 +256,3 @@ class Emitter {
   }
 }
 
-/**
- * The compiled evaluator module of the program active in `memory`; null when the program has
- * no rules. Its export `evaluate(dev, state, slot, epoch, ts, tau, nowMs)` has the signature
- * the kernel's call_indirect uses; it imports `env.memory` and the kernel's jit* exports as
- * `kernel.*`.
- */
-export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | null {
-  const program = readProgram(memory);
-  if (!program) return null;
-  const m = new ModuleWriter();
-  m.importFunction('kernel', 'jitSync', [I32, I32, F64, I32], []);
-  m.importFunction('kernel', 'jitFeature', [I32, I32, F64], [F64]);
-  m.importFunction('kernel', 'jitMatches', [I32, I32], [I32]);
-  m.importFunction('kernel', 'jitEmit', [I32, I32, I32, I32, F64], [I32]);
-  m.importFunction('kernel', 'jitAttr', [I32, I32], [F64]);
-  m.importSharedMemory('env', 'memory', 1, MODULE_MAX_PAGES);
-  const fn = new FunctionBody(PARAMS);
-  const e = new Emitter(fn, program);
-  program.rules.forEach((r, i) => e.rule(i, r));
-  m.addFunction(PARAMS, [], fn, 'evaluate');
-  return m.encode();
-}
-
-/** The kernel exports a compiled evaluator calls back. */
-export interface JitImports {
-  jitSync(group: number, dev: number, tau: number, refill: number): void;
-  jitFeature(dev: number, feature: number, nowMs: number): number;
-  jitMatches(rule: number, dev: number): number;
-  jitEmit(rule: number, what: number, slot: number, epoch: number, ts: number): number;
-  jitAttr(dev: number, attr: number): number;
-}
-
-// Compiled modules by their bytes, per thread: every shard of a worker runs the same program.
-const modules = new Map<string, WebAssembly.Module>();
-const MODULE_CACHE = 16;
-
-/** Compiles and instantiates the evaluator of `memory`'s active program; null when it has no rules. */
-export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: JitImports): unknown {
-  const bytes = compileRulesModule(memory);
-  if (!bytes) return null;
-  const key = Buffer.from(bytes).toString('base64');
-  let mod = modules.get(key);
-  if (!mod) {
-    mod = new WebAssembly.Module(bytes);
-    if (modules.size >= MODULE_CACHE) modules.delete(modules.keys().next().value!);
-    modules.set(key, mod);
-  }
-  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } = kernel;
-  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } });
-  return instance.exports.evaluate ?? null;
-}
