@@ -187,6 +187,8 @@ export const CT_DRIFT = 0; //              f64  bound on the cached sum's drift 
 export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucket of the cached window (nb ≤ 64)
 // A sum/avg query on a cache whose drift exceeds this share of the sum scans again: 2^-33 ≈ 1.2e-10, inside SPEC §4.2's 1e-9.
 export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
+// Rounding of one f64 addition or subtraction, as the drift bound counts it: at most half an ulp of its result (2^-53 |r|); twice that for margin.
+export const SUM_ROUNDING = 2.220446049250313e-16;
 
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age

@@ -16,7 +16,7 @@
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
@@ -144,8 +144,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
 // ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
 
-/** Rounding of one f64 addition or subtraction: at most half an ulp of its result (2^-53 |r|); twice that for margin. */
-const ROUNDING: f64 = 2.220446049250313e-16;
+const ROUNDING: f64 = SUM_ROUNDING;
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
@@ -245,6 +244,11 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
   if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
+}
+
+/** mergeExtremes for the cache record of group `g` in device block `d` (the compiled take-out, rules/jit.ts). */
+export function mergeCacheExtremes(g: usize, d: usize, occ: u64): void {
+  mergeExtremes(g, load<u32>(g + PG_MASK), cacheOf(g, d), ringOf(g, d), <usize>load<u32>(g + PG_REC_BYTES), occ);
 }
 
 /** Min/max and first/last of the cache again, from the occupied buckets of the window. */

@@ -5,20 +5,30 @@
 // rulesEvaluate. What the compiled code does not do inline — syncing a window cache, the
 // rarer features, match selectors, reserving a transition record, attribute values of
 // records — it calls these for, with the same semantics as the interpreter (docs/rule-vm.md).
+// The same module keeps the window caches of sliding groups up to date with the events: the
+// host puts its `upkeep` at JIT_UPKEEP_SLOT, applyEvents calls it before the ring records
+// change and updateGroup then leaves those caches alone.
 import { RULES_HEADER_BYTES, RULE_BYTES, RR_MATCH_COUNT } from './format';
 import { K_PLAN, K_RULES } from '../kernel/private';
 import { planGroup } from '../kernel/plan';
-import { cacheOf, syncCache } from '../kernel/window-cache';
+import { cacheOf, mergeCacheExtremes, syncCache } from '../kernel/window-cache';
 import { queryDeviceFeature, attrOf } from '../kernel/seam';
 import { headTransition, matches } from './index';
 
 /** Index of the compiled evaluator in the exported function table (0 is AssemblyScript's null). */
 export const JIT_SLOT: u32 = 1;
+/** Index of the compiled cache upkeep: upkeep(dev, metric, ts, v, τ) before an event's ring updates. */
+export const JIT_UPKEEP_SLOT: u32 = 2;
 
 /** Brings window group `group`'s cache of device block `dev` to τ (by a slide or a scan; `refill`: a scan). */
 export function jitSync(group: u32, dev: usize, tau: f64, refill: i32): void {
   const g = planGroup(<usize>load<u32>(K_PLAN), group);
   syncCache(g, dev, cacheOf(g, dev), tau, refill != 0);
+}
+
+/** After a compiled take-out removed a cached extreme: min/max and first/last of group `group`'s cache again from ring slots `occ`. */
+export function jitMergeExtremes(group: u32, dev: usize, occ: u64): void {
+  mergeCacheExtremes(planGroup(<usize>load<u32>(K_PLAN), group), dev, occ);
 }
 
 /** A feature the compiled code does not compute inline, through the interpreter's path (queryDeviceFeature). */

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
-import { instantiateRulesEvaluator, type JitImports } from './rules-jit/index.js';
+import { instantiateRulesEvaluator, type JitImports, type RulesEvaluator } from './rules-jit/index.js';
 
 /** Exports of build/damper.wasm (docs/internals.md, "Kernel exports"). */
 export interface KernelExports {
@@ -77,8 +77,9 @@ type RawExports = Omit<KernelExports, 'applyBatch'> & JitImports & {
 /** The parts of a WebAssembly.Table of functions used here (Node's types do not declare Table). */
 interface FunctionTable { readonly length: number; grow(delta: number): number; set(index: number, value: unknown): void }
 
-/** Table index the kernel calls the compiled evaluator at (JIT_SLOT in assembly/rules/jit.ts). */
+/** Table indices the kernel calls the compiled evaluator and cache upkeep at (JIT_SLOT, JIT_UPKEEP_SLOT in assembly/rules/jit.ts). */
 const JIT_SLOT = 1;
+const JIT_UPKEEP_SLOT = 2;
 
 /**
  * Instantiates the kernel over a shard memory (header already written) and runs init().
@@ -94,7 +95,7 @@ export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembl
     },
   });
   const raw = instance.exports as unknown as RawExports;
-  const jit = (opts.rulesJit ?? process.env.DAMPER_RULES_JIT !== '0') && raw.table !== undefined && typeof raw.jitEmit === 'function';
+  const jit = (opts.rulesJit ?? process.env.DAMPER_RULES_JIT !== '0') && raw.table !== undefined && typeof raw.jitMergeExtremes === 'function';
   const k: KernelExports = { ...raw, applyBatch: jit ? jitApply(memory, raw) : (from, to, nowMs) => raw.applyBatch(from, to, nowMs, 0) };
   k.init();
   return k;
@@ -115,7 +116,7 @@ function jitApply(memory: WebAssembly.Memory, raw: RawExports): KernelExports['a
       installed = switches;
       epoch = header[L.H_ACTIVE_EPOCH / 4];
       slot = header[L.H_ACTIVE_PROG / 4];
-      let evaluate: unknown = null;
+      let evaluate: RulesEvaluator | null = null;
       try {
         evaluate = instantiateRulesEvaluator(memory, raw);
       } catch (err) {
@@ -125,8 +126,9 @@ function jitApply(memory: WebAssembly.Memory, raw: RawExports): KernelExports['a
       active = evaluate ? 1 : 0;
       if (evaluate) {
         const table = raw.table!;
-        if (table.length <= JIT_SLOT) table.grow(JIT_SLOT + 1 - table.length);
-        table.set(JIT_SLOT, evaluate);
+        if (table.length <= JIT_UPKEEP_SLOT) table.grow(JIT_UPKEEP_SLOT + 1 - table.length);
+        table.set(JIT_SLOT, evaluate.evaluate);
+        table.set(JIT_UPKEEP_SLOT, evaluate.upkeep);
       }
     }
     return raw.applyBatch(from, to, nowMs, active);

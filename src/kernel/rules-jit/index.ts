@@ -7,17 +7,19 @@
 // each window group's cache is checked against τ once. What it does not inline it calls back
 // into the kernel for (jitSync, jitFeature, jitMatches, jitEmit, jitAttr), in the
 // interpreter's order, so both give the same records and the same state, byte for byte
-// (test/rules-jit.test.ts). Ticks stay with the interpreter.
+// (test/rules-jit.test.ts). Ticks stay with the interpreter. A second function, `upkeep`,
+// keeps the live window caches of sliding groups as events arrive (upkeep.ts).
 import { MODULE_MAX_PAGES } from '../memory.js';
-import { F64, FunctionBody, I32, ModuleWriter } from '../wasm-writer.js';
+import { F64, FunctionBody, I32, I64, ModuleWriter } from '../wasm-writer.js';
 import { Emitter, PARAMS } from './emitter.js';
 import { readProgram } from './read-program.js';
+import { UPKEEP_PARAMS, UpkeepEmitter } from './upkeep.js';
 
 /**
  * The compiled evaluator module of the program active in `memory`; null when the program has
- * no rules. Its export `evaluate(dev, state, slot, epoch, ts, tau, nowMs)` has the signature
- * the kernel's call_indirect uses; it imports `env.memory` and the kernel's jit* exports as
- * `kernel.*`.
+ * no rules. Its exports `evaluate(dev, state, slot, epoch, ts, tau, nowMs)` and
+ * `upkeep(dev, metric, ts, v, tau)` have the signatures the kernel's call_indirects use; it
+ * imports `env.memory` and the kernel's jit* exports as `kernel.*`.
  */
 export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | null {
   const program = readProgram(memory);
@@ -28,11 +30,15 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   m.importFunction('kernel', 'jitMatches', [I32, I32], [I32]);
   m.importFunction('kernel', 'jitEmit', [I32, I32, I32, I32, F64], [I32]);
   m.importFunction('kernel', 'jitAttr', [I32, I32], [F64]);
+  const mergeExtremes = m.importFunction('kernel', 'jitMergeExtremes', [I32, I32, I64], []);
   m.importSharedMemory('env', 'memory', 1, MODULE_MAX_PAGES);
   const fn = new FunctionBody(PARAMS);
   const e = new Emitter(fn, program);
   program.rules.forEach((r, i) => e.rule(i, r));
   m.addFunction(PARAMS, [], fn, 'evaluate');
+  const upkeep = new FunctionBody(UPKEEP_PARAMS);
+  new UpkeepEmitter(upkeep, mergeExtremes).emit(program.groups);
+  m.addFunction(UPKEEP_PARAMS, [], upkeep, 'upkeep');
   return m.encode();
 }
 
@@ -43,14 +49,18 @@ export interface JitImports {
   jitMatches(rule: number, dev: number): number;
   jitEmit(rule: number, what: number, slot: number, epoch: number, ts: number): number;
   jitAttr(dev: number, attr: number): number;
+  jitMergeExtremes(group: number, dev: number, occ: bigint): void;
 }
+
+/** The compiled functions the kernel's table holds while the program is active. */
+export interface RulesEvaluator { evaluate: unknown; upkeep: unknown }
 
 // Compiled modules by their bytes, per thread: every shard of a worker runs the same program.
 const modules = new Map<string, WebAssembly.Module>();
 const MODULE_CACHE = 16;
 
 /** Compiles and instantiates the evaluator of `memory`'s active program; null when it has no rules. */
-export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: JitImports): unknown {
+export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: JitImports): RulesEvaluator | null {
   const bytes = compileRulesModule(memory);
   if (!bytes) return null;
   const key = Buffer.from(bytes).toString('base64');
@@ -60,7 +70,8 @@ export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: Ji
     if (modules.size >= MODULE_CACHE) modules.delete(modules.keys().next().value!);
     modules.set(key, mod);
   }
-  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } = kernel;
-  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } });
-  return instance.exports.evaluate ?? null;
+  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitMergeExtremes } = kernel;
+  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitMergeExtremes } });
+  const { evaluate, upkeep } = instance.exports;
+  return evaluate && upkeep ? { evaluate, upkeep } : null;
 }

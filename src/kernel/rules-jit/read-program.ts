@@ -16,7 +16,10 @@ export type Node =
   | { k: 'and' | 'or'; a: Node; b: Node }
   | { k: 'bool'; a: Node };
 
-export interface Group { index: number; cache: number; recBytes: number; flags: number; bucketMs: number; windowSec: number; blockOff: number[] }
+export interface Group {
+  index: number; metric: number; nb: number; mask: number; stateOff: number; cache: number; recBytes: number; flags: number;
+  bucketMs: number; invBucketMs: number; invNb: number; windowSec: number; blockOff: number[];
+}
 export interface Feature { fn: number; group: Group | null; stateOff: number }
 export interface Rule {
   word: number; since: number; lastFire: number; forMs: number; cooldownMs: number;
@@ -25,7 +28,7 @@ export interface Rule {
 }
 
 /** What the compiled code needs of the program; read from shard memory, not from a spec. */
-export interface Program { features: Feature[]; rules: Rule[]; attrSlots: number }
+export interface Program { groups: Group[]; features: Feature[]; rules: Rule[]; attrSlots: number }
 
 const ERR_JIT = 'DAMPER_ERR_RULES_JIT';
 
@@ -99,10 +102,16 @@ export function readProgram(memory: WebAssembly.Memory): Program | null {
     const g = groupsAt + i * L.PG_BYTES;
     groups.push({
       index: i,
+      metric: v.getUint32(g + L.PG_METRIC, true),
+      nb: v.getUint32(g + L.PG_NB, true),
+      mask: v.getUint32(g + L.PG_MASK, true),
+      stateOff: v.getUint32(g + L.PG_STATE_OFF, true),
       cache: v.getUint32(g + L.PG_CACHE_OFF, true),
       recBytes: v.getUint32(g + L.PG_REC_BYTES, true),
       flags: v.getUint32(g + L.PG_FLAGS, true),
       bucketMs: v.getFloat64(g + L.PG_BUCKET_MS, true),
+      invBucketMs: v.getFloat64(g + L.PG_INV_BUCKET_MS, true),
+      invNb: v.getFloat64(g + L.PG_INV_NB, true),
       windowSec: v.getFloat64(g + L.PG_WINDOW_SEC, true),
       blockOff: Array.from({ length: L.BLOCK_COUNT }, (_, b) => v.getUint8(g + L.PG_BLOCK_OFF + b)),
     });
@@ -142,7 +151,7 @@ export function readProgram(memory: WebAssembly.Memory): Program | null {
     for (const n of [r.when, r.clear]) if (n) checkFeatures(n, features.length);
     for (const rd of r.reads) if (rd.kind === F.READ_FEATURE && rd.id >= features.length) throw bad(`read of feature ${rd.id} out of range`);
   }
-  return { features, rules: list, attrSlots: v.getUint32(rules + F.RH_ATTR_SLOTS, true) };
+  return { groups, features, rules: list, attrSlots: v.getUint32(rules + F.RH_ATTR_SLOTS, true) };
 }
 
 function checkFeatures(n: Node, count: number): void {
