@@ -96,4 +96,4 @@ export function deviceClock(slot: u32): f64 {
 export { featureValue, queryFeature, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';
 
 // ---- what a compiled rule evaluator calls back (assembly/rules/jit.ts) ----
-export { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitMergeExtremes } from './rules/jit';
+export { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } from './rules/jit';

@@ -8,13 +8,15 @@
 //
 // A side given as a directory is a built checkout (a `git worktree` of another commit, after
 // `npm run build`): its build/damper.wasm with its own program encoder (dist/src/kernel/
-// program.js), for changes of the device layout or the program format. A side given as a
-// .wasm file runs with this checkout's encoder.
+// program.js) and its own kernel host and rules compiler (dist/src/kernel/kernel.js), for
+// changes of the device layout, the program format or the compiled rules. A side given as
+// a .wasm file runs with this checkout's encoder and compiler.
 // Prints, per run, ns per event of each build and configuration, B/A, and each build's
 // ratio of every rule count to its own features-only configuration (bench:rules' ratio).
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { instantiateKernel } from '../src/kernel/kernel.js';
 import { DENSE_STEP_MS, STEP_MS, measure, setup, spec, type Config, type ProgramEncoder } from './rules.js';
 
 function arg(name: string, fallback: string): string {
@@ -28,12 +30,13 @@ if (!pathA || !pathB || pathA.startsWith('--') || pathB.startsWith('--')) {
   process.exit(2);
 }
 
-interface Build { module: WebAssembly.Module; encode?: ProgramEncoder }
+interface Build { module: WebAssembly.Module; encode?: ProgramEncoder; instantiate?: typeof instantiateKernel }
 
 async function load(p: string): Promise<Build> {
   if (!statSync(p).isDirectory()) return { module: new WebAssembly.Module(readFileSync(p)) };
   const program = await import(pathToFileURL(path.resolve(p, 'dist/src/kernel/program.js')).href) as { encodeProgram: ProgramEncoder };
-  return { module: new WebAssembly.Module(readFileSync(path.resolve(p, 'build/damper.wasm'))), encode: program.encodeProgram };
+  const kernel = await import(pathToFileURL(path.resolve(p, 'dist/src/kernel/kernel.js')).href) as { instantiateKernel: typeof instantiateKernel };
+  return { module: new WebAssembly.Module(readFileSync(path.resolve(p, 'build/damper.wasm'))), encode: program.encodeProgram, instantiate: kernel.instantiateKernel };
 }
 
 const builds = [await load(pathA), await load(pathB)];
@@ -49,7 +52,7 @@ process.stdout.write(`A = ${pathA}\nB = ${pathB}\nstream: one event every ${step
 for (let run = 1; run <= runs; run++) {
   // A and B of each rule count side by side, so both see the same cache pressure
   const configs: Config[] = [];
-  for (const n of ruleCounts) for (const [i, b] of builds.entries()) configs.push(setup(`${'AB'[i]} ${n}`, spec(n), b.module, b.encode));
+  for (const n of ruleCounts) for (const [i, b] of builds.entries()) configs.push(setup(`${'AB'[i]} ${n}`, spec(n), b.module, b.encode, {}, b.instantiate));
   measure(configs, stepMs, quick);
   const lines = [`run ${run}:  rules      A ns/ev  B ns/ev   B/A`];
   for (let j = 0; j < ruleCounts.length; j++) {

@@ -104,12 +104,16 @@ export interface Config {
 export type ProgramEncoder = (spec: ProgramSpec, epoch: number, prev: ProgramSpec | null) => Uint8Array;
 
 /**
- * One kernel instance running `program` over the bench fleet: by default build/damper.wasm
- * and this checkout's encoder; bench/rules-ab.ts passes another build's.
+ * One kernel instance running `program` over the bench fleet: by default build/damper.wasm,
+ * this checkout's encoder and its kernel host (instantiateKernel, with its rules compiler);
+ * bench/rules-ab.ts passes another build's.
  */
-export function setup(name: string, program: ProgramSpec, module?: WebAssembly.Module, encode: ProgramEncoder = encodeProgram, opts: KernelOptions = {}): Config {
+export function setup(
+  name: string, program: ProgramSpec, module?: WebAssembly.Module, encode: ProgramEncoder = encodeProgram, opts: KernelOptions = {},
+  instantiate: typeof instantiateKernel = instantiateKernel,
+): Config {
   const { memory, layout } = createShardMemory({ ringBytes: 4096, batchEvents: BATCH, outboxBytes: 1 << 20, initialArenaPages: 512 });
-  const k = instantiateKernel(memory, module, opts);
+  const k = instantiate(memory, module, opts);
   writeProgram(memory, 0, encode(program, 1, null));
   k.switchProgram(0);
   const dv = new DataView(memory.buffer);

@@ -246,11 +246,6 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
 }
 
-/** mergeExtremes for the cache record of group `g` in device block `d` (the compiled take-out, rules/jit.ts). */
-export function mergeCacheExtremes(g: usize, d: usize, occ: u64): void {
-  mergeExtremes(g, load<u32>(g + PG_MASK), cacheOf(g, d), ringOf(g, d), <usize>load<u32>(g + PG_REC_BYTES), occ);
-}
-
 /** Min/max and first/last of the cache again, from the occupied buckets of the window. */
 function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
   resetExtremes(g, mask, c);

@@ -11,7 +11,7 @@
 import { RULES_HEADER_BYTES, RULE_BYTES, RR_MATCH_COUNT } from './format';
 import { K_PLAN, K_RULES } from '../kernel/private';
 import { planGroup } from '../kernel/plan';
-import { cacheOf, mergeCacheExtremes, syncCache } from '../kernel/window-cache';
+import { cacheOf, syncCache } from '../kernel/window-cache';
 import { queryDeviceFeature, attrOf } from '../kernel/seam';
 import { headTransition, matches } from './index';
 
@@ -24,11 +24,6 @@ export const JIT_UPKEEP_SLOT: u32 = 2;
 export function jitSync(group: u32, dev: usize, tau: f64, refill: i32): void {
   const g = planGroup(<usize>load<u32>(K_PLAN), group);
   syncCache(g, dev, cacheOf(g, dev), tau, refill != 0);
-}
-
-/** After a compiled take-out removed a cached extreme: min/max and first/last of group `group`'s cache again from ring slots `occ`. */
-export function jitMergeExtremes(group: u32, dev: usize, occ: u64): void {
-  mergeCacheExtremes(planGroup(<usize>load<u32>(K_PLAN), group), dev, occ);
 }
 
 /** A feature the compiled code does not compute inline, through the interpreter's path (queryDeviceFeature). */

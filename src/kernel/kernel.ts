@@ -95,7 +95,7 @@ export function instantiateKernel(memory: WebAssembly.Memory, module: WebAssembl
     },
   });
   const raw = instance.exports as unknown as RawExports;
-  const jit = (opts.rulesJit ?? process.env.DAMPER_RULES_JIT !== '0') && raw.table !== undefined && typeof raw.jitMergeExtremes === 'function';
+  const jit = (opts.rulesJit ?? process.env.DAMPER_RULES_JIT !== '0') && raw.table !== undefined && typeof raw.jitEmit === 'function';
   const k: KernelExports = { ...raw, applyBatch: jit ? jitApply(memory, raw) : (from, to, nowMs) => raw.applyBatch(from, to, nowMs, 0) };
   k.init();
   return k;

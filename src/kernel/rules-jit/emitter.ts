@@ -5,6 +5,7 @@ import * as F from '../../../assembly/rules/format.js';
 import { FeatureFn } from '../program-spec.js';
 import { F64, FunctionBody, I32, I64, Op, type ValType } from '../wasm-writer.js';
 import type { Feature, Group, Node, Program, Rule } from './read-program.js';
+import { CacheEmitter, compiledSlides } from './cache-ops.js';
 
 const NAN_BITS = 0x7ff8000000000000n;
 const ID_TAG = -(2n ** 63n);
@@ -36,6 +37,8 @@ export class Emitter {
   private readonly tmp: number;
   private readonly start: number;
   private readonly tag: number;
+  private readonly hi: number;
+  private readonly ops: CacheEmitter;
 
   constructor(private readonly fn: FunctionBody, private readonly p: Program) {
     this.word = fn.local(I32);
@@ -46,6 +49,8 @@ export class Emitter {
     this.tmp = fn.local(F64);
     this.start = fn.local(F64);
     this.tag = fn.local(I64);
+    this.hi = fn.local(F64);
+    this.ops = new CacheEmitter(fn);
   }
 
   /** Feature `f`'s value (f64 on the stack), computed at its first use of the evaluation. */
@@ -108,7 +113,8 @@ export class Emitter {
   /**
    * Brings group `g`'s window cache to τ once per evaluation, as cachedWindowValue decides it:
    * current while τ lies in the tagged bucket; a sliding record whose window holds nothing is
-   * answered as is; otherwise jitSync slides or scans.
+   * answered as is; otherwise it slides to τ's bucket (inline, syncCache), and jitSync scans
+   * when there is no record to slide or the slide dropped it.
    */
   private syncGroup(g: Group): void {
     const fn = this.fn;
@@ -125,7 +131,19 @@ export class Emitter {
     } else {
       fn.i32(1);
     }
-    fn.if().i32(g.index).get(P_DEV).get(P_TAU).i32(0).call(K_SYNC).end();
+    fn.if();
+    if (compiledSlides(g)) {
+      const ops = this.ops;
+      fn.get(this.tag).op(Op.i64Eqz).if().i32(g.index).get(P_DEV).get(P_TAU).i32(1).call(K_SYNC).else();
+      ops.floorDiv(P_TAU, g.bucketMs, g.invBucketMs, this.hi);
+      fn.get(this.tag).i64(ID_TAG).op(Op.i64Xor).set(ops.from).get(this.hi).i64TruncSatF64S().set(ops.to);
+      ops.slide(g, null);
+      fn.get(ops.live).op(Op.i32Eqz).if().i32(g.index).get(P_DEV).get(P_TAU).i32(1).call(K_SYNC).end();
+      fn.end();
+    } else {
+      fn.i32(g.index).get(P_DEV).get(P_TAU).i32(0).call(K_SYNC);
+    }
+    fn.end();
     fn.end();
     fn.i32(1).set(flag).end();
   }

@@ -10,7 +10,7 @@
 // (test/rules-jit.test.ts). Ticks stay with the interpreter. A second function, `upkeep`,
 // keeps the live window caches of sliding groups as events arrive (upkeep.ts).
 import { MODULE_MAX_PAGES } from '../memory.js';
-import { F64, FunctionBody, I32, I64, ModuleWriter } from '../wasm-writer.js';
+import { F64, FunctionBody, I32, ModuleWriter } from '../wasm-writer.js';
 import { Emitter, PARAMS } from './emitter.js';
 import { readProgram } from './read-program.js';
 import { UPKEEP_PARAMS, UpkeepEmitter } from './upkeep.js';
@@ -30,14 +30,13 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   m.importFunction('kernel', 'jitMatches', [I32, I32], [I32]);
   m.importFunction('kernel', 'jitEmit', [I32, I32, I32, I32, F64], [I32]);
   m.importFunction('kernel', 'jitAttr', [I32, I32], [F64]);
-  const mergeExtremes = m.importFunction('kernel', 'jitMergeExtremes', [I32, I32, I64], []);
   m.importSharedMemory('env', 'memory', 1, MODULE_MAX_PAGES);
   const fn = new FunctionBody(PARAMS);
   const e = new Emitter(fn, program);
   program.rules.forEach((r, i) => e.rule(i, r));
   m.addFunction(PARAMS, [], fn, 'evaluate');
   const upkeep = new FunctionBody(UPKEEP_PARAMS);
-  new UpkeepEmitter(upkeep, mergeExtremes).emit(program.groups);
+  new UpkeepEmitter(upkeep).emit(program.groups);
   m.addFunction(UPKEEP_PARAMS, [], upkeep, 'upkeep');
   return m.encode();
 }
@@ -49,7 +48,6 @@ export interface JitImports {
   jitMatches(rule: number, dev: number): number;
   jitEmit(rule: number, what: number, slot: number, epoch: number, ts: number): number;
   jitAttr(dev: number, attr: number): number;
-  jitMergeExtremes(group: number, dev: number, occ: bigint): void;
 }
 
 /** The compiled functions the kernel's table holds while the program is active. */
@@ -70,8 +68,8 @@ export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: Ji
     if (modules.size >= MODULE_CACHE) modules.delete(modules.keys().next().value!);
     modules.set(key, mod);
   }
-  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitMergeExtremes } = kernel;
-  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitMergeExtremes } });
+  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } = kernel;
+  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } });
   const { evaluate, upkeep } = instance.exports;
   return evaluate && upkeep ? { evaluate, upkeep } : null;
 }
