@@ -147,6 +147,9 @@ export class ModuleWriter {
     return this.imports.length - 1;
   }
 
+  /** Function imports so far: the index the first added function gets. */
+  importCount(): number { return this.imports.length; }
+
   /** Imports a shared memory of `min` … `max` pages. */
   importSharedMemory(module: string, field: string, min: number, max: number): void {
     this.memory = { module, field, min, max };

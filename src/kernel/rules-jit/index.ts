@@ -13,7 +13,8 @@ import { MODULE_MAX_PAGES } from '../memory.js';
 import { F64, FunctionBody, I32, ModuleWriter } from '../wasm-writer.js';
 import { Emitter, PARAMS } from './emitter.js';
 import { readProgram } from './read-program.js';
-import { UPKEEP_PARAMS, UpkeepEmitter } from './upkeep.js';
+import { SYNC_PARAMS, UPKEEP_PARAMS, UpkeepEmitter, emitSync } from './upkeep.js';
+import { compiledSlides } from './cache-ops.js';
 
 /**
  * The compiled evaluator module of the program active in `memory`; null when the program has
@@ -25,19 +26,28 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   const program = readProgram(memory);
   if (!program) return null;
   const m = new ModuleWriter();
-  m.importFunction('kernel', 'jitSync', [I32, I32, F64, I32], []);
+  const jitSync = m.importFunction('kernel', 'jitSync', [I32, I32, F64, I32], []);
   m.importFunction('kernel', 'jitFeature', [I32, I32, F64], [F64]);
   m.importFunction('kernel', 'jitMatches', [I32, I32], [I32]);
   m.importFunction('kernel', 'jitEmit', [I32, I32, I32, I32, F64], [I32]);
   m.importFunction('kernel', 'jitAttr', [I32, I32], [F64]);
   m.importSharedMemory('env', 'memory', 1, MODULE_MAX_PAGES);
+  // functions: evaluate, upkeep, then one sync per sliding group (indices after the imports)
+  const sliding = program.groups.filter(compiledSlides);
+  const first = m.importCount() + 2;
+  const syncFn = new Map(sliding.map((g, k) => [g.index, first + k]));
   const fn = new FunctionBody(PARAMS);
-  const e = new Emitter(fn, program);
+  const e = new Emitter(fn, program, syncFn);
   program.rules.forEach((r, i) => e.rule(i, r));
   m.addFunction(PARAMS, [], fn, 'evaluate');
   const upkeep = new FunctionBody(UPKEEP_PARAMS);
   new UpkeepEmitter(upkeep).emit(program.groups);
   m.addFunction(UPKEEP_PARAMS, [], upkeep, 'upkeep');
+  for (const g of sliding) {
+    const body = new FunctionBody(SYNC_PARAMS);
+    emitSync(body, g, jitSync);
+    if (m.addFunction(SYNC_PARAMS, [], body) !== syncFn.get(g.index)) throw new Error('rules compiler: sync function index');
+  }
   return m.encode();
 }
 

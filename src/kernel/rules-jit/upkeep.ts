@@ -91,3 +91,22 @@ export class UpkeepEmitter {
     fn.end();
   }
 }
+
+/** Parameters of a group's sync function: the device block and τ. */
+export const SYNC_PARAMS: ValType[] = [I32, F64];
+
+/**
+ * Emits the sync of sliding group `g`'s cache to τ into `fn` (syncCache, called by the
+ * evaluator when τ has left the tagged bucket and the window holds something): the slide,
+ * or jitSync's scan (`sync`: the import's index) when there is no record or it was dropped.
+ */
+export function emitSync(fn: FunctionBody, g: Group, sync: number): void {
+  const ops = new CacheEmitter(fn);
+  const tag = fn.local(I64), hi = fn.local(F64);
+  const dev = 0, tau = 1;
+  fn.get(dev).mem(Op.i64Load, g.cache).tee(tag).op(Op.i64Eqz).if().i32(g.index).get(dev).get(tau).i32(1).call(sync).op(Op.return).end();
+  ops.floorDiv(tau, g.bucketMs, g.invBucketMs, hi);
+  fn.get(tag).i64(ID_TAG).op(Op.i64Xor).set(ops.from).get(hi).i64TruncSatF64S().set(ops.to);
+  ops.slide(g, null);
+  fn.get(ops.live).op(Op.i32Eqz).if().i32(g.index).get(dev).get(tau).i32(1).call(sync).end();
+}
