@@ -166,6 +166,10 @@ describe('compiled rule evaluator vs the interpreter', () => {
     const bytes = compileRulesModule(withRules.memory);
     expect(bytes).not.toBeNull();
     expect(() => new WebAssembly.Module(bytes!)).not.toThrow();
+    // the evaluator and the cache upkeep the kernel's table takes; the groups' sync functions stay internal
+    // (Node's types do not declare WebAssembly.Module.exports)
+    const exportsOf = (WebAssembly.Module as unknown as { exports(m: WebAssembly.Module): Array<{ name: string }> }).exports;
+    expect(exportsOf(new WebAssembly.Module(bytes!)).map((e) => e.name).sort()).toEqual(['evaluate', 'upkeep']);
     const none = new KernelDriver({ ...spec, rules: [] });
     expect(compileRulesModule(none.memory)).toBeNull();
   });
