@@ -183,7 +183,7 @@ function rowsOf(configs: Config[], stepMs: number, suffix: string): BenchRow[] {
   const nsBase = nsPerEvent(base);
   const rows: BenchRow[] = [{
     scenario: 'rules', metric: `kernel events/s, features only (4 features)${suffix}`, value: Math.round(1e9 / nsBase), unit: 'ev/s',
-    note: `${DEVICES} devices, batches of ${BATCH}, one event every ${stepMs} ms of event time (per device every ${(DEVICES * stepMs / 1000).toFixed(1)} s), CPU time, ${base.events} events per configuration`,
+    note: `${DEVICES} devices, batches of ${BATCH}, one event every ${stepMs} ms of event time (per device every ${(DEVICES * stepMs / 1000).toFixed(1)} s), CPU time, ${base.events} events per configuration after a warm-up pass over the batches (windows full)`,
   }];
   for (const c of configs.slice(1)) {
     const ns = nsPerEvent(c);
