@@ -190,6 +190,12 @@ export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
 // Rounding of one f64 addition or subtraction, as the drift bound counts it: at most half an ulp of its result (2^-53 |r|); twice that for margin.
 export const SUM_ROUNDING = 2.220446049250313e-16;
 
+// Function table of the kernel (asconfig exportTable): where the host puts the compiled rules
+// module's functions (src/kernel/kernel.ts) and applyEvents calls them (assembly/rules/jit.ts).
+// Index 0 is AssemblyScript's null.
+export const JIT_SLOT = 1; //              evaluate(dev, state, slot, epoch, ts, τ, now) after every event
+export const JIT_UPKEEP_SLOT = 2; //       upkeep(dev, metric, ts, v, τ) before an event's ring updates
+
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age
 export const PF_STATE_OFF = 8; //         u32  last/ewma/age: state offset in the device block

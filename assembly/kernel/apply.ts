@@ -3,11 +3,10 @@
 // written once per call.
 import {
   HEADER_BASE, H_BATCH_BASE, H_BATCH_CAP, H_OUT_LEN, H_OUT_SIZE, H_EVENTS_APPLIED, H_LATE_EVENTS,
-  H_ACTIVE_EPOCH, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
+  H_ACTIVE_EPOCH, JIT_SLOT, JIT_UPKEEP_SLOT, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
   D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
-import { JIT_SLOT, JIT_UPKEEP_SLOT } from '../rules/jit';
 import { blockIn, deviceFor, touchDevice } from './devices';
 import { updateGroup } from './groups';
 import { updateScalar } from './scalars';

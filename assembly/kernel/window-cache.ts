@@ -125,7 +125,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
     if (hasSum) {
       n += load<f64>(r + oSum);
       sum += load<f64>(r + oSum + 8);
-      drift += Math.abs(sum) * ROUNDING;
+      drift += Math.abs(sum) * SUM_ROUNDING;
     }
     if (extremes) foldExtremes(g, mask, c, r);
   }
@@ -144,8 +144,6 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
 // ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
 
-const ROUNDING: f64 = SUM_ROUNDING;
-
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
  * the cache `c`: the slot now holds a bucket of the window, and the sum's rounding (the
@@ -157,7 +155,7 @@ export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64)
   store<u64>(t + CT_OCCUPIED, load<u64>(t + CT_OCCUPIED) | (<u64>1 << slot));
   if ((mask & (1 << BLK_SUM)) != 0) {
     const o = blockOff(g, BLK_SUM) + 8;
-    store<f64>(t + CT_DRIFT, Math.abs(load<f64>(t + CT_DRIFT)) + (Math.abs(load<f64>(c + o)) + Math.abs(load<f64>(rec + o))) * ROUNDING);
+    store<f64>(t + CT_DRIFT, Math.abs(load<f64>(t + CT_DRIFT)) + (Math.abs(load<f64>(c + o)) + Math.abs(load<f64>(rec + o))) * SUM_ROUNDING);
   }
 }
 
@@ -238,7 +236,7 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
     if (hasSum) {
       n -= load<f64>(r + oSum);
       sum -= load<f64>(r + oSum + 8);
-      drift += Math.abs(sum) * ROUNDING;
+      drift += Math.abs(sum) * SUM_ROUNDING;
     }
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);

@@ -15,10 +15,6 @@ import { cacheOf, syncCache } from '../kernel/window-cache';
 import { queryDeviceFeature, attrOf } from '../kernel/seam';
 import { headTransition, matches } from './index';
 
-/** Index of the compiled evaluator in the exported function table (0 is AssemblyScript's null). */
-export const JIT_SLOT: u32 = 1;
-/** Index of the compiled cache upkeep: upkeep(dev, metric, ts, v, τ) before an event's ring updates. */
-export const JIT_UPKEEP_SLOT: u32 = 2;
 
 /** Brings window group `group`'s cache of device block `dev` to τ (by a slide or a scan; `refill`: a scan). */
 export function jitSync(group: u32, dev: usize, tau: f64, refill: i32): void {

@@ -77,9 +77,6 @@ type RawExports = Omit<KernelExports, 'applyBatch'> & JitImports & {
 /** The parts of a WebAssembly.Table of functions used here (Node's types do not declare Table). */
 interface FunctionTable { readonly length: number; grow(delta: number): number; set(index: number, value: unknown): void }
 
-/** Table indices the kernel calls the compiled evaluator and cache upkeep at (JIT_SLOT, JIT_UPKEEP_SLOT in assembly/rules/jit.ts). */
-const JIT_SLOT = 1;
-const JIT_UPKEEP_SLOT = 2;
 
 /**
  * Instantiates the kernel over a shard memory (header already written) and runs init().
@@ -126,9 +123,9 @@ function jitApply(memory: WebAssembly.Memory, raw: RawExports): KernelExports['a
       active = evaluate ? 1 : 0;
       if (evaluate) {
         const table = raw.table!;
-        if (table.length <= JIT_UPKEEP_SLOT) table.grow(JIT_UPKEEP_SLOT + 1 - table.length);
-        table.set(JIT_SLOT, evaluate.evaluate);
-        table.set(JIT_UPKEEP_SLOT, evaluate.upkeep);
+        if (table.length <= L.JIT_UPKEEP_SLOT) table.grow(L.JIT_UPKEEP_SLOT + 1 - table.length);
+        table.set(L.JIT_SLOT, evaluate.evaluate);
+        table.set(L.JIT_UPKEEP_SLOT, evaluate.upkeep);
       }
     }
     return raw.applyBatch(from, to, nowMs, active);

@@ -5,9 +5,9 @@ import * as F from '../../../assembly/rules/format.js';
 import { FeatureFn } from '../program-spec.js';
 import { F64, FunctionBody, I32, I64, Op, type ValType } from '../wasm-writer.js';
 import type { Feature, Group, Node, Program, Rule } from './read-program.js';
+import { ID_TAG } from './cache-ops.js';
 
 const NAN_BITS = 0x7ff8000000000000n;
-const ID_TAG = -(2n ** 63n);
 const COMPARE: Record<number, number> = {
   [F.OP_LT]: Op.f64Lt, [F.OP_LE]: Op.f64Le, [F.OP_GT]: Op.f64Gt, [F.OP_GE]: Op.f64Ge, [F.OP_EQ]: Op.f64Eq,
   [F.OP_FEATURE_LT_NUM]: Op.f64Lt, [F.OP_FEATURE_LE_NUM]: Op.f64Le, [F.OP_FEATURE_GT_NUM]: Op.f64Gt,
