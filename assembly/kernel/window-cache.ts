@@ -14,15 +14,16 @@
 // them), and the LSQ2 min ts / max ts / mid flag describe the whole window, so the flag
 // means "at least 3 distinct timestamps".
 import {
-  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
+  PL_N_GROUPS, PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, PG_FIFO_CAP, PG_FIFO_OFF, CT_FIFO_HEAD, CT_FIFO_MISSING, REC_ID_BYTES,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 import { K_CACHES_LIVE } from './private';
+import { planGroup } from './plan';
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -115,12 +116,16 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   // drift: the sum's own rounding, so that taking a large bucket back out later cannot leave
   // an error that is large next to what remains (1e17 + 3 rounds to 1e17)
   let occ: u64 = 0, drift: f64 = 0;
+  const cap = load<u32>(g + PG_FIFO_CAP);
+  let j: u32 = 0;
   let s = s0;
   for (let k = lo; k <= hi; k++, s++) {
     if (s == nb) s = 0;
     const r = ring + <usize>s * rb;
     if ((load<i64>(r) ^ ID_TAG) != k) continue;
     occ |= <u64>1 << <u64>s;
+    // the FIFO keeps the newest `cap`: later buckets overwrite the oldest entries
+    if (cap != 0) copyEntry(fifoEntry(g, d, rb, cap, 0, j++), r, rb);
     if (hasCnt) cnt += load<f64>(r + oCnt);
     if (hasSum) {
       n += load<f64>(r + oSum);
@@ -135,6 +140,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   store<u32>(K_CACHES_LIVE, 1);
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
+  if (cap != 0) { store<u32>(c + rb + CT_FIFO_HEAD, j > cap ? j & (cap - 1) : 0); store<u32>(c + rb + CT_FIFO_MISSING, j > cap ? j - cap : 0); }
   store<i64>(c, hi ^ ID_TAG);
 }
 
@@ -142,7 +148,83 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // CT_DRIFT (layout.ts), an f64 bound on how far the cached sum may be from the exact sum of
 // the window's bucket sums (a fill stores it negated: the record is then exactly what a scan
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
-// ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
+// ring slot s holds a bucket of the cached window (groups with nb ≤ 64). Groups a rule reads
+// (encode-plan.ts fifoCap) then have a FIFO: the occupied buckets of the window, oldest
+// first, as copies of their ring records (layout.ts PG_FIFO_OFF). A take-out and the merge that
+// may follow it read buckets written minutes ago, which on a sparse stream are cache misses
+// in the ring; the FIFO sits in the device's hot prefix, touched ahead with the rest. The
+// compiled upkeep (src/kernel/rules-jit/cache-ops.ts) reads it; this file keeps it (fill,
+// slide, fifoAdded) but reads the ring, so that a FIFO that differs from the ring makes the
+// compiled kernel differ from the interpreting one (test/rules-jit.test.ts). A window with
+// more occupied buckets than entries keeps its oldest in the ring only (CT_FIFO_MISSING) until
+// they leave; the compiled slide has the kernel's do such slides. Both take buckets out,
+// and merge them, oldest first (bucket order, not slot order:
+// sums round in that order, and min/max keep the first of equal values such as 0 and −0).
+
+/** Address of entry `i` (0: oldest) of group `g`'s FIFO in device block `d`, `head` its oldest entry. */
+@inline
+function fifoEntry(g: usize, d: usize, rb: usize, cap: u32, head: u32, i: u32): usize {
+  return d + <usize>load<u32>(g + PG_FIFO_OFF) + <usize>((head + i) & (cap - 1)) * (rb - REC_ID_BYTES);
+}
+
+/** Copies the blocks of ring record `r` (not its id) into FIFO entry `e`. */
+@inline
+function copyEntry(e: usize, r: usize, rb: usize): void {
+  for (let o: usize = REC_ID_BYTES; o < rb; o += 8) store<i64>(e + o - REC_ID_BYTES, load<i64>(r + o));
+}
+
+/** The bits of ring slots `sel` rotated so that slot `start` comes first: bit i is slot (start + i) mod nb. */
+@inline
+function fromSlot(sel: u64, start: i64, nb: i64): u64 {
+  return start == 0 ? sel : (sel >> <u64>start) | ((sel & ((<u64>1 << <u64>start) - 1)) << <u64>(nb - start));
+}
+
+/** Ring slot of bit `i` of fromSlot(…, start, nb). */
+@inline
+function slotAt(i: i64, start: i64, nb: i64): i64 {
+  return i + start >= nb ? i + start - nb : i + start;
+}
+
+/**
+ * updateGroup applied an event of bucket `id` (ring slot `r`, record `rec`; `fresh`: the
+ * record was reset for it) and the live cache `c` holds it: its FIFO entry, if it has one,
+ * becomes a copy of the record again. A fresh bucket is the newest of the window but for a
+ * late event: it gets the last entry (the oldest entry goes to the ring-only part when the
+ * FIFO is full). A fresh earlier bucket older than every entry joins the ring-only part; one
+ * among the entries would need them moved: every bucket goes to the ring-only part instead,
+ * until they have left the window.
+ */
+export function fifoAdded(g: usize, d: usize, c: usize, rec: usize, r: i64, id: i64, fresh: bool): void {
+  const rb = <usize>load<u32>(g + PG_REC_BYTES);
+  const t = c + rb;
+  const cap = load<u32>(g + PG_FIFO_CAP);
+  let head = load<u32>(t + CT_FIFO_HEAD);
+  let missing = load<u32>(t + CT_FIFO_MISSING);
+  const occ = load<u64>(t + CT_OCCUPIED);
+  const n = <u32>popcnt(occ);
+  let at = n - 1;
+  const hi = load<i64>(c) ^ ID_TAG;
+  if (id != hi) {
+    // an earlier bucket of the window: as many buckets before it as occupied slots between
+    // the window's first slot and its own
+    const nb = <i64>load<u32>(g + PG_NB);
+    const first = ringSlot(hi - nb + 1, nb);
+    at = <u32>popcnt(fromSlot(occ, first, nb) & ((<u64>1 << <u64>(r >= first ? r - first : r - first + nb)) - 1));
+  }
+  if (fresh) {
+    if (at < missing) { store<u32>(t + CT_FIFO_MISSING, missing + 1); return; }
+    if (at != n - 1) { store<u32>(t + CT_FIFO_MISSING, n); return; }
+    if (n - 1 - missing == cap) {
+      head = (head + 1) & (cap - 1);
+      missing++;
+      store<u32>(t + CT_FIFO_HEAD, head);
+      store<u32>(t + CT_FIFO_MISSING, missing);
+    }
+  } else if (at < missing) {
+    return;
+  }
+  copyEntry(fifoEntry(g, d, rb, cap, head, at - missing), rec, rb);
+}
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
@@ -189,7 +271,8 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
     emptyCache(g, c);
     return true;
   }
-  const leaving = slotRange(s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb), to - from, nb);
+  const first = s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb);
+  const leaving = slotRange(first, to - from, nb);
   const occ = load<u64>(t + CT_OCCUPIED);
   // most slides in a sparse stream cross only empty buckets; when every occupied bucket
   // leaves, the record is emptied without reading them (and without rounding residue)
@@ -198,7 +281,9 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
       emptyCache(g, c);
     } else {
       store<u64>(t + CT_OCCUPIED, occ & ~leaving);
-      takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
+      // the window's first slot after the slide
+      const rest = first + (to - from) >= nb ? first + (to - from) - nb : first + (to - from);
+      takeOut(g, d, c, flags, fromSlot(occ & leaving, first, nb), first, fromSlot(occ & ~leaving, rest, nb), rest);
     }
   }
   return true;
@@ -209,10 +294,16 @@ function emptyCache(g: usize, c: usize): void {
   resetRecord(g, load<u32>(g + PG_MASK), c, rb);
   store<f64>(c + rb + CT_DRIFT, 0);
   store<u64>(c + rb + CT_OCCUPIED, 0);
+  // an empty FIFO (head 0, none missing)
+  if (load<u32>(g + PG_FIFO_CAP) != 0) store<u64>(c + rb + CT_FIFO_HEAD, 0);
 }
 
-/** Takes the buckets of ring slots `sel` out of cache record `c`; `rest` are the slots that stay. */
-function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64): void {
+/**
+ * Takes the buckets of ring slots `sel` out of cache record `c`, oldest first; `rest` are
+ * the slots that stay. Both as fromSlot bits: bit i of `sel` is slot (selFrom + i) mod nb,
+ * of `rest` slot (restFrom + i) mod nb.
+ */
+function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, selFrom: i64, rest: u64, restFrom: i64): void {
   const mask = load<u32>(g + PG_MASK);
   const rb = <usize>load<u32>(g + PG_REC_BYTES);
   const t = c + rb;
@@ -226,9 +317,11 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   let drift = Math.abs(load<f64>(t + CT_DRIFT));
   const mn = hasMinMax ? load<f64>(c + oMm) : 0, mx = hasMinMax ? load<f64>(c + oMm + 8) : 0;
   const ft = hasFl ? load<f64>(c + oFl) : 0, lt = hasFl ? load<f64>(c + oFl + 16) : 0;
+  const nb = <i64>load<u32>(g + PG_NB);
+  const leaving = <u32>popcnt(sel);
   let extremes = false;
   while (sel != 0) {
-    const r = ring + <usize>ctz(sel) * rb;
+    const r = ring + <usize>slotAt(ctz(sel), selFrom, nb) * rb;
     sel &= sel - 1;
     if (hasMinMax && ((readsMin && load<f64>(r + oMm) <= mn) || (readsMax && load<f64>(r + oMm + 8) >= mx))) extremes = true;
     if (hasFl && (load<f64>(r + oFl) <= ft || load<f64>(r + oFl + 16) >= lt)) extremes = true;
@@ -241,15 +334,66 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
-  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
+  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest, restFrom, nb);
+  const cap = load<u32>(g + PG_FIFO_CAP);
+  if (cap == 0) return;
+  // the leaving buckets are the window's oldest: the ring-only ones first, then entries
+  const missing = load<u32>(t + CT_FIFO_MISSING);
+  const fromRing = min(leaving, missing);
+  store<u32>(t + CT_FIFO_MISSING, missing - fromRing);
+  store<u32>(t + CT_FIFO_HEAD, (load<u32>(t + CT_FIFO_HEAD) + leaving - fromRing) & (cap - 1));
 }
 
-/** Min/max and first/last of the cache again, from the occupied buckets of the window. */
-function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
+/**
+ * Checks the bucket FIFOs of device block `d` against its rings: for every live cache of a
+ * group with one, the occupied slots hold buckets of the window, at most `cap` of them have
+ * entries, and those entries are byte copies of the newest occupied records, oldest first.
+ * 0 when all agree, else 1 + the index of the first group that does not. For tests
+ * (kernel export fifoCheck): the compiled upkeep trusts the FIFO, and a wrong entry would
+ * show in its results only once it leaves the window or is merged.
+ */
+export function fifoCheck(plan: usize, d: usize): i32 {
+  const ng = load<u32>(plan + PL_N_GROUPS);
+  for (let i: u32 = 0; i < ng; i++) {
+    const g = planGroup(plan, i);
+    const cap = load<u32>(g + PG_FIFO_CAP);
+    const c = cacheOf(g, d);
+    if (cap == 0 || load<i64>(c) == 0) continue;
+    const rb = <usize>load<u32>(g + PG_REC_BYTES);
+    const t = c + rb;
+    const nb = <i64>load<u32>(g + PG_NB);
+    const occ = load<u64>(t + CT_OCCUPIED);
+    const n = <u32>popcnt(occ);
+    const missing = load<u32>(t + CT_FIFO_MISSING);
+    const head = load<u32>(t + CT_FIFO_HEAD);
+    if (missing > n || n - missing > cap || head >= cap) return <i32>i + 1;
+    const hi = load<i64>(c) ^ ID_TAG;
+    const first = ringSlot(hi - nb + 1, nb);
+    const ring = ringOf(g, d);
+    let bits = fromSlot(occ, first, nb);
+    let k: u32 = 0;
+    let prev: i64 = hi - nb;
+    while (bits != 0) {
+      const r = ring + <usize>slotAt(ctz(bits), first, nb) * rb;
+      bits &= bits - 1;
+      const id = load<i64>(r) ^ ID_TAG;
+      if (id <= prev || id > hi) return <i32>i + 1;
+      prev = id;
+      if (k >= missing) {
+        const e = fifoEntry(g, d, rb, cap, head, k - missing);
+        for (let o: usize = REC_ID_BYTES; o < rb; o += 8) if (load<i64>(e + o - REC_ID_BYTES) != load<i64>(r + o)) return <i32>i + 1;
+      }
+      k++;
+    }
+  }
+  return 0;
+}
+
+/** Min/max and first/last of the cache again, from the occupied buckets of the window (fromSlot bits `occ`, oldest first). */
+function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64, from: i64, nb: i64): void {
   resetExtremes(g, mask, c);
-  // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
   while (occ != 0) {
-    foldExtremes(g, mask, c, ring + <usize>ctz(occ) * rb);
+    foldExtremes(g, mask, c, ring + <usize>slotAt(ctz(occ), from, nb) * rb);
     occ &= occ - 1;
   }
 }

@@ -3,13 +3,36 @@
 // (a group); each group carries only the accumulator blocks its features need.
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
-import { FeatureFn, type FeatureSpec, type ProgramSpec } from './program-spec.js';
+import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec } from './program-spec.js';
 import { ruleStateBytes } from './encode-rules.js';
 
 export const BLOCK_BYTES = [8, 16, 16, 32, 24, 40, 88, 8] as const;
 const ERR_PLAN = 'DAMPER_ERR_PLAN';
-/** After a group's window cache record: the f64 drift bound of its sum and the u64 occupied-slot bits (window-cache.ts). */
-const CACHE_TRAILER_BYTES = 16;
+/**
+ * Entries of a sliding group's bucket FIFO (window-cache.ts): the largest power of two ≤ nb/2,
+ * at most FIFO_MAX; 0 (none) when no rule reads the group (its cache is then never filled)
+ * or the window has a single bucket. Eight hold the window of 94% of the events in
+ * bench:rules' sparse stream (5.5 occupied buckets on average); a window with more buckets
+ * keeps its oldest in the ring only, and slides them from there.
+ */
+function fifoCap(nb: number, slides: boolean, readByRule: boolean): number {
+  if (!slides || !readByRule || nb < 2) return 0;
+  let cap = 1;
+  while (cap * 2 <= nb / 2 && cap * 2 <= L.FIFO_MAX) cap *= 2;
+  return cap;
+}
+
+/** Features the rules' `when` and `clear` read (their cache records are the ones queries fill). */
+function featuresOfRules(spec: ProgramSpec): Set<number> {
+  const out = new Set<number>();
+  const walk = (e: Expr): void => {
+    if (e.op === 'feature') out.add(e.index);
+    else if ('arg' in e) walk(e.arg);
+    else if ('left' in e) { walk(e.left); walk(e.right); }
+  };
+  for (const r of spec.rules) { walk(r.when); if (r.clear) walk(r.clear); }
+  return out;
+}
 
 /** Accumulator block a windowed function reads; -1 for last, ewma and age. */
 export function blockOf(fn: FeatureFn): number {
@@ -43,8 +66,11 @@ export interface PlanGroup {
   blockOff: number[];
   recBytes: number;
   stateOff: number;
-  /** Offset of the group's window cache record (recBytes, then a 16-byte trailer) in the device block. */
+  /** Offset of the group's window cache record (recBytes, then its trailer: CT_BYTES, and with a FIFO the FIFO words and entries) in the device block. */
   cacheOff: number;
+  /** Entries of the cache's bucket FIFO (0: none) and their offset in the device block. */
+  fifoCap: number;
+  fifoOff: number;
   /** GF_* (window cache: can it slide, which extremes the program reads). */
   flags: number;
   stateBytes: number;
@@ -96,13 +122,15 @@ function checkFeature(f: FeatureSpec, i: number, nMetrics: number): void {
 export function planLayout(spec: ProgramSpec): PlanLayout {
   const nMetrics = spec.metrics.length;
   spec.features.forEach((f, i) => checkFeature(f, i, nMetrics));
-  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number; reads: number }>();
+  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number; reads: number; byRule: boolean }>();
+  const ruleFeatures = featuresOfRules(spec);
   spec.features.forEach((f, i) => {
     const b = blockOf(f.fn);
     if (b < 0) return;
     const key = groupKey(f);
-    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i, reads: 0 };
+    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i, reads: 0, byRule: false };
     g.mask |= 1 << b;
+    if (ruleFeatures.has(i)) g.byRule = true;
     if (f.fn === FeatureFn.Min) g.reads |= L.GF_READS_MIN;
     if (f.fn === FeatureFn.Max) g.reads |= L.GF_READS_MAX;
     byKey.set(key, g);
@@ -126,11 +154,12 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     // moments and fits cannot take a bucket back out of a merge, and the occupied-slot bits
     // cover 64 buckets: such a cache is refilled instead
     const slides = (g.mask & ((1 << L.BLK_MOM) | (1 << L.BLK_LSQ) | (1 << L.BLK_LSQ2))) === 0 && nb <= 64 ? L.GF_SLIDES : 0;
+    const cap = fifoCap(nb, slides !== 0, g.byRule);
     const pg: PlanGroup = {
       key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec,
-      cacheOff: off, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
+      cacheOff: off, fifoCap: cap, fifoOff: 0, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
     };
-    off += rec + CACHE_TRAILER_BYTES;
+    off += rec + (cap > 0 ? L.CT_FIFO_BYTES : L.CT_BYTES);
     return pg;
   });
   const groupIndex = new Map(groups.map((g, i) => [g.key, i]));
@@ -146,13 +175,20 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   const ruleOff = off;
   const ruleBytes = ruleStateBytes(spec.rules);
   off += ruleBytes;
+  // the bucket FIFOs after what every evaluation reads: they are read only when buckets
+  // leave a window, and the words before them stay on as few lines as they did without
+  off = (off + 7) & ~7;
+  for (const g of groups) {
+    g.fifoOff = g.fifoCap > 0 ? off : 0;
+    off += g.fifoCap * (g.recBytes - L.REC_ID_BYTES);
+  }
   for (const g of groups) {
     g.stateOff = off;
     off += g.stateBytes;
   }
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
-  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
+  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff, g.fifoCap, g.fifoOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
   return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, ruleOff, ruleBytes, hash: fnv1a(desc) };
 }
 
@@ -213,6 +249,8 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     u32(at + L.PG_STATE_OFF, g.stateOff);
     u32(at + L.PG_CACHE_OFF, g.cacheOff);
     u32(at + L.PG_FLAGS, g.flags);
+    u32(at + L.PG_FIFO_CAP, g.fifoCap);
+    u32(at + L.PG_FIFO_OFF, g.fifoOff);
     u32(at + L.PG_PREV_OFF, p ? p.stateOff : L.NO_PREV);
     u32(at + L.PG_PREV_MASK, p ? p.mask : 0);
     u32(at + L.PG_PREV_REC_BYTES, p ? p.recBytes : 0);

@@ -26,6 +26,9 @@ export function compiledSlides(g: Group): boolean {
   return true;
 }
 
+/** Offset from a FIFO entry's address at which it reads as a ring record (block offsets count the record's id). */
+const fifoRecord = (g: Group): number => g.fifoOff - L.REC_ID_BYTES;
+
 /** Cache operations on locals of the function being emitted. */
 export class CacheEmitter {
   /** The tagged bucket of the record (set by the caller before `slide`). */
@@ -44,13 +47,15 @@ export class CacheEmitter {
   private readonly addr: number;
   private readonly ext: number;
   private readonly tmp: number;
+  private readonly head: number;
   private readonly acc: { cnt: number; n: number; sum: number; drift: number; mn: number; mx: number; ft: number; fv: number; lt: number; lv: number };
 
-  constructor(private readonly fn: FunctionBody) {
+  /** `slideImport`: the module's index of the kernel's jitSlide. */
+  constructor(private readonly fn: FunctionBody, private readonly slideImport: number) {
     const l = (t: ValType): number => fn.local(t);
     this.from = l(I64); this.to = l(I64); this.live = l(I32);
     this.q = l(F64); this.m = l(I64); this.first = l(I64); this.leaving = l(I64);
-    this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64);
+    this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64); this.head = l(I32);
     this.acc = { cnt: l(F64), n: l(F64), sum: l(F64), drift: l(F64), mn: l(F64), mx: l(F64), ft: l(F64), fv: l(F64), lt: l(F64), lv: l(F64) };
   }
 
@@ -72,6 +77,14 @@ export class CacheEmitter {
   slide(g: Group, s0: (() => void) | null): void {
     const fn = this.fn;
     const c = g.cache, t = g.cache + g.recBytes;
+    // the kernel slides a cache without a bucket FIFO, or one with buckets in the ring only
+    const kernelSlides = (): void => {
+      fn.i32(g.index).get(P_DEV).get(this.from).get(this.to).call(this.slideImport).set(this.live);
+    };
+    if (g.fifoCap === 0) { kernelSlides(); return; }
+    fn.get(P_DEV).mem(Op.i32Load, t + L.CT_FIFO_MISSING).if();
+    kernelSlides();
+    fn.else();
     fn.i32(1).set(this.live);
     fn.get(this.to).get(this.from).op(Op.i64LtS).if();
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c).i32(0).set(this.live);
@@ -96,6 +109,7 @@ export class CacheEmitter {
     fn.end().end(); // rest, sel
     fn.end(); // m ≥ nb
     fn.end(); // to < from
+    fn.end(); // missing
   }
 
   /** Pushes ringSlot(from − nb + 1, nb) (groups.ts), in f64 as the kernel. */
@@ -130,18 +144,28 @@ export class CacheEmitter {
       fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
     }
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
+    // an empty FIFO: head 0, none missing
+    if (g.fifoCap > 0) fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_FIFO_HEAD);
   }
 
-  /** Address of the ring record in slot `slot` (an i64 on the stack) into local `addr`. */
-  private ringRecord(g: Group): void {
-    this.fn.op(Op.i32WrapI64).i32(g.recBytes).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr);
+  /**
+   * FIFO entry `head` mod cap into local `addr` as if it were a ring record (read it at
+   * fifoRecord(g) + block offset), and head + 1.
+   */
+  private nextEntry(g: Group): void {
+    this.fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).i32(g.recBytes - L.REC_ID_BYTES).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr)
+      .get(this.head).i32(1).op(Op.i32Add).set(this.head);
   }
 
-  /** takeOut of ring slots `sel` (window-cache.ts), `rest` the slots that stay. */
+  /**
+   * takeOut (window-cache.ts) of the occupied buckets `sel` (slot bits: how many) from the
+   * oldest FIFO entries, oldest first; `rest` the slots that stay. The kernel reads the same
+   * values from the ring.
+   */
   private takeOut(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, t = g.cache + g.recBytes, ring = g.stateOff + L.GROUP_HEADER_BYTES;
+    const c = g.cache, t = g.cache + g.recBytes, ring = fifoRecord(g);
     const oCnt = g.blockOff[L.BLK_CNT], oSum = g.blockOff[L.BLK_SUM], oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
     const hasCnt = has(g, L.BLK_CNT), hasSum = has(g, L.BLK_SUM), hasFl = has(g, L.BLK_FIRSTLAST);
     const readsMin = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MIN) !== 0;
@@ -156,10 +180,10 @@ export class CacheEmitter {
     if (hasFl) fn.get(P_DEV).mem(Op.f64Load, c + oFl).set(a.ft).get(P_DEV).mem(Op.f64Load, c + oFl + 16).set(a.lt);
     const extremes = readsMin || readsMax || hasFl;
     if (extremes) fn.i32(0).set(this.ext);
+    fn.get(P_DEV).mem(Op.i32Load, t + L.CT_FIFO_HEAD).set(this.head);
     fn.block().loop();
     fn.get(this.sel).op(Op.i64Eqz).brIf(1);
-    fn.get(this.sel).op(Op.i64Ctz);
-    this.ringRecord(g);
+    this.nextEntry(g);
     fn.get(this.sel).get(this.sel).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.sel);
     // a leaving bucket that holds a cached extreme: merge them again from the rest
     if (readsMin) fn.get(this.addr).mem(Op.f64Load, ring + oMm).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
@@ -180,6 +204,8 @@ export class CacheEmitter {
       fn.get(P_DEV).get(a.n).mem(Op.f64Store, c + oSum).get(P_DEV).get(a.sum).mem(Op.f64Store, c + oSum + 8);
       fn.get(P_DEV).get(a.drift).mem(Op.f64Store, t + L.CT_DRIFT);
     }
+    fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).set(this.head);
+    fn.get(P_DEV).get(this.head).mem(Op.i32Store, t + L.CT_FIFO_HEAD);
     if (extremes) {
       fn.get(this.ext).if();
       this.mergeExtremes(g);
@@ -188,13 +214,14 @@ export class CacheEmitter {
   }
 
   /**
-   * mergeExtremes: min/max and first/last of the cache again from the occupied slots `rest`
-   * (identities first, then foldExtremes per slot, its strict comparisons in slot order).
+   * mergeExtremes: min/max and first/last of the cache again from the FIFO entries of the
+   * occupied slots `rest` (identities first, then foldExtremes per entry, its strict
+   * comparisons oldest first); `head` is the oldest.
    */
   private mergeExtremes(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, ring = g.stateOff + L.GROUP_HEADER_BYTES;
+    const c = g.cache, ring = fifoRecord(g);
     const hasMm = has(g, L.BLK_MINMAX), hasFl = has(g, L.BLK_FIRSTLAST);
     const oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
     if (hasMm) fn.f64(Infinity).set(a.mn).f64(-Infinity).set(a.mx);
@@ -202,8 +229,7 @@ export class CacheEmitter {
     if (hasFl) fn.f64(Infinity).set(a.ft).f64(0).set(a.fv).f64(-Infinity).set(a.lt).f64(0).set(a.lv);
     fn.block().loop();
     fn.get(this.rest).op(Op.i64Eqz).brIf(1);
-    fn.get(this.rest).op(Op.i64Ctz);
-    this.ringRecord(g);
+    this.nextEntry(g);
     fn.get(this.rest).get(this.rest).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.rest);
     const fold = (off: number, acc: number, cmp: number, then?: [number, number]): void => {
       fn.get(this.addr).mem(Op.f64Load, ring + off).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
