@@ -178,7 +178,8 @@ export const PG_FLAGS = 76; //            u32  GF_*
 export const PG_WINDOW_SEC = 80; //       f64  W / 1000: rate = count / this (the reference's division, not a product)
 export const PG_FIFO_CAP = 88; //         u32  entries of the window cache's bucket FIFO (a power of two; 0: none)
 export const PG_FIFO_OFF = 92; //         u32  offset of its entries in the device block (after the rule state, in the hot prefix)
-export const PG_BYTES = 96;
+export const PG_FIFO_WORDS = 96; //       u32  bit w: word w (8 bytes) of a bucket record has a copy in each entry, in record order
+export const PG_BYTES = 104;
 
 // Group flags (window cache, assembly/kernel/window-cache.ts)
 export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)
@@ -188,9 +189,10 @@ export const GF_READS_MAX = 4; //         … its max
 export const CT_DRIFT = 0; //              f64  bound on the cached sum's drift (≤ 0: exactly as a scan gives it)
 export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucket of the cached window (nb ≤ 64)
 // Groups with PG_FIFO_CAP > 0 have a bucket FIFO: the newest occupied buckets of the cached
-// window, oldest first, as copies of their ring records without the id (PG_REC_BYTES − 8
-// bytes each), in a circular array of PG_FIFO_CAP entries at PG_FIFO_OFF; entry i is at
-// PG_FIFO_OFF + ((head + i) mod cap) · (PG_REC_BYTES − 8). The window's `missing` oldest
+// window, oldest first, as copies of the words of their ring records a slide reads
+// (PG_FIFO_WORDS: counts, n and sum, the min and max the program reads, first/last; 8 bytes
+// each, entry bytes E = 8 · popcount), in a circular array of PG_FIFO_CAP entries at
+// PG_FIFO_OFF; entry i is at PG_FIFO_OFF + ((head + i) mod cap) · E. The window's `missing` oldest
 // occupied buckets are in the ring only (a window with more buckets than entries); the
 // other popcount(CT_OCCUPIED) − missing have entries.
 export const CT_FIFO_HEAD = 16; //         u32  index of the oldest entry

@@ -16,7 +16,7 @@
 import {
   PL_N_GROUPS, PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, PG_FIFO_CAP, PG_FIFO_OFF, CT_FIFO_HEAD, CT_FIFO_MISSING, REC_ID_BYTES,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, PG_FIFO_CAP, PG_FIFO_OFF, PG_FIFO_WORDS, CT_FIFO_HEAD, CT_FIFO_MISSING, REC_ID_BYTES,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
@@ -125,7 +125,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
     if ((load<i64>(r) ^ ID_TAG) != k) continue;
     occ |= <u64>1 << <u64>s;
     // the FIFO keeps the newest `cap`: later buckets overwrite the oldest entries
-    if (cap != 0) copyEntry(fifoEntry(g, d, rb, cap, 0, j++), r, rb);
+    if (cap != 0) copyEntry(g, fifoEntry(g, d, cap, 0, j++), r);
     if (hasCnt) cnt += load<f64>(r + oCnt);
     if (hasSum) {
       n += load<f64>(r + oSum);
@@ -163,14 +163,15 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 
 /** Address of entry `i` (0: oldest) of group `g`'s FIFO in device block `d`, `head` its oldest entry. */
 @inline
-function fifoEntry(g: usize, d: usize, rb: usize, cap: u32, head: u32, i: u32): usize {
-  return d + <usize>load<u32>(g + PG_FIFO_OFF) + <usize>((head + i) & (cap - 1)) * (rb - REC_ID_BYTES);
+function fifoEntry(g: usize, d: usize, cap: u32, head: u32, i: u32): usize {
+  return d + <usize>load<u32>(g + PG_FIFO_OFF) + (<usize>((head + i) & (cap - 1)) * <usize>popcnt(load<u32>(g + PG_FIFO_WORDS)) << 3);
 }
 
-/** Copies the blocks of ring record `r` (not its id) into FIFO entry `e`. */
+/** Copies the words of ring record `r` group `g`'s FIFO keeps into entry `e`. */
 @inline
-function copyEntry(e: usize, r: usize, rb: usize): void {
-  for (let o: usize = REC_ID_BYTES; o < rb; o += 8) store<i64>(e + o - REC_ID_BYTES, load<i64>(r + o));
+function copyEntry(g: usize, e: usize, r: usize): void {
+  let words = load<u32>(g + PG_FIFO_WORDS);
+  for (let o: usize = 0; words != 0; o += 8, words &= words - 1) store<i64>(e + o, load<i64>(r + (<usize>ctz(words) << 3)));
 }
 
 /** The bits of ring slots `sel` rotated so that slot `start` comes first: bit i is slot (start + i) mod nb. */
@@ -223,7 +224,7 @@ export function fifoAdded(g: usize, d: usize, c: usize, rec: usize, r: i64, id: 
   } else if (at < missing) {
     return;
   }
-  copyEntry(fifoEntry(g, d, rb, cap, head, at - missing), rec, rb);
+  copyEntry(g, fifoEntry(g, d, cap, head, at - missing), rec);
 }
 
 /**
@@ -334,7 +335,7 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, selFrom: i6
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
-  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest, restFrom, nb);
+  if (extremes) mergeExtremes(g, mask, flags, c, ring, rb, rest, restFrom, nb);
   const cap = load<u32>(g + PG_FIFO_CAP);
   if (cap == 0) return;
   // the leaving buckets are the window's oldest: the ring-only ones first, then entries
@@ -380,8 +381,9 @@ export function fifoCheck(plan: usize, d: usize): i32 {
       if (id <= prev || id > hi) return <i32>i + 1;
       prev = id;
       if (k >= missing) {
-        const e = fifoEntry(g, d, rb, cap, head, k - missing);
-        for (let o: usize = REC_ID_BYTES; o < rb; o += 8) if (load<i64>(e + o - REC_ID_BYTES) != load<i64>(r + o)) return <i32>i + 1;
+        const e = fifoEntry(g, d, cap, head, k - missing);
+        let words = load<u32>(g + PG_FIFO_WORDS);
+        for (let o: usize = 0; words != 0; o += 8, words &= words - 1) if (load<i64>(e + o) != load<i64>(r + (<usize>ctz(words) << 3))) return <i32>i + 1;
       }
       k++;
     }
@@ -389,19 +391,28 @@ export function fifoCheck(plan: usize, d: usize): i32 {
   return 0;
 }
 
-/** Min/max and first/last of the cache again, from the occupied buckets of the window (fromSlot bits `occ`, oldest first). */
-function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64, from: i64, nb: i64): void {
-  resetExtremes(g, mask, c);
+/**
+ * The min and max the program reads (GF_READS_*) and first/last of the cache again, from the
+ * occupied buckets of the window (fromSlot bits `occ`, oldest first). An extreme no feature
+ * reads is left as it is: the bucket FIFO does not keep it (fifoWords).
+ */
+function mergeExtremes(g: usize, mask: u32, flags: u32, c: usize, ring: usize, rb: usize, occ: u64, from: i64, nb: i64): void {
+  const readsMin = (flags & GF_READS_MIN) != 0, readsMax = (flags & GF_READS_MAX) != 0;
+  const hasMm = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
+  const q = c + blockOff(g, BLK_MINMAX);
+  if (hasMm && readsMin) store<f64>(q, Infinity);
+  if (hasMm && readsMax) store<f64>(q + 8, -Infinity);
+  if (hasFl) resetBlock(BLK_FIRSTLAST, c + blockOff(g, BLK_FIRSTLAST));
   while (occ != 0) {
-    foldExtremes(g, mask, c, ring + <usize>slotAt(ctz(occ), from, nb) * rb);
+    const r = ring + <usize>slotAt(ctz(occ), from, nb) * rb;
     occ &= occ - 1;
+    if (hasMm) {
+      const p = r + blockOff(g, BLK_MINMAX);
+      if (readsMin && load<f64>(p) < load<f64>(q)) store<f64>(q, load<f64>(p));
+      if (readsMax && load<f64>(p + 8) > load<f64>(q + 8)) store<f64>(q + 8, load<f64>(p + 8));
+    }
+    if (hasFl) foldFirstLast(g, c, r);
   }
-}
-
-/** The identities of the min/max and first/last blocks of record `c`. */
-function resetExtremes(g: usize, mask: u32, c: usize): void {
-  if ((mask & (1 << BLK_MINMAX)) != 0) resetBlock(BLK_MINMAX, c + blockOff(g, BLK_MINMAX));
-  if ((mask & (1 << BLK_FIRSTLAST)) != 0) resetBlock(BLK_FIRSTLAST, c + blockOff(g, BLK_FIRSTLAST));
 }
 
 /** Merges the min/max and first/last of bucket record `r` into record `c`. */
@@ -413,11 +424,15 @@ function foldExtremes(g: usize, mask: u32, c: usize, r: usize): void {
     if (load<f64>(r + o) < load<f64>(c + o)) store<f64>(c + o, load<f64>(r + o));
     if (load<f64>(r + o + 8) > load<f64>(c + o + 8)) store<f64>(c + o + 8, load<f64>(r + o + 8));
   }
-  if ((mask & (1 << BLK_FIRSTLAST)) != 0) {
-    const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
-    if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
-    if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
-  }
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) foldFirstLast(g, c, r);
+}
+
+// @ts-ignore: decorator
+@inline
+function foldFirstLast(g: usize, c: usize, r: usize): void {
+  const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
+  if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
+  if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
 }
 
 function fillMoments(g: usize, mask: u32, ring: usize, rb: usize, nb: i64, s0: i64, c: usize, lo: i64, hi: i64, bucketMs: f64): void {

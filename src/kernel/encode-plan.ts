@@ -22,6 +22,26 @@ function fifoCap(nb: number, slides: boolean, readByRule: boolean): number {
   return cap;
 }
 
+/**
+ * Words of a sliding group's bucket record its FIFO entries copy (bit w: bytes 8w … 8w + 7):
+ * what a slide takes out or merges again (window-cache.ts takeOut, mergeExtremes): counts,
+ * n and sum, the min and the max only where the program reads them, first/last.
+ */
+export function fifoWords(mask: number, blockOff: number[], flags: number): number {
+  let words = 0;
+  const keep = (off: number, n: number): void => { for (let k = 0; k < n; k++) words |= 1 << (off / 8 + k); };
+  if ((mask & (1 << L.BLK_CNT)) !== 0) keep(blockOff[L.BLK_CNT], 1);
+  if ((mask & (1 << L.BLK_SUM)) !== 0) keep(blockOff[L.BLK_SUM], 2);
+  if ((mask & (1 << L.BLK_MINMAX)) !== 0) {
+    if ((flags & L.GF_READS_MIN) !== 0) keep(blockOff[L.BLK_MINMAX], 1);
+    if ((flags & L.GF_READS_MAX) !== 0) keep(blockOff[L.BLK_MINMAX] + 8, 1);
+  }
+  if ((mask & (1 << L.BLK_FIRSTLAST)) !== 0) keep(blockOff[L.BLK_FIRSTLAST], 4);
+  return words;
+}
+
+const popcount = (x: number): number => { let n = 0; for (; x !== 0; x &= x - 1) n++; return n; };
+
 /** Features the rules' `when` and `clear` read (their cache records are the ones queries fill). */
 function featuresOfRules(spec: ProgramSpec): Set<number> {
   const out = new Set<number>();
@@ -68,9 +88,10 @@ export interface PlanGroup {
   stateOff: number;
   /** Offset of the group's window cache record (recBytes, then its trailer: CT_BYTES, and with a FIFO the FIFO words and entries) in the device block. */
   cacheOff: number;
-  /** Entries of the cache's bucket FIFO (0: none) and their offset in the device block. */
+  /** Entries of the cache's bucket FIFO (0: none), their offset in the device block and the record words they copy (fifoWords). */
   fifoCap: number;
   fifoOff: number;
+  fifoWords: number;
   /** GF_* (window cache: can it slide, which extremes the program reads). */
   flags: number;
   stateBytes: number;
@@ -157,7 +178,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     const cap = fifoCap(nb, slides !== 0, g.byRule);
     const pg: PlanGroup = {
       key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec,
-      cacheOff: off, fifoCap: cap, fifoOff: 0, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
+      cacheOff: off, fifoCap: cap, fifoOff: 0, fifoWords: cap > 0 ? fifoWords(g.mask, blockOff, g.reads) : 0, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
     };
     off += rec + (cap > 0 ? L.CT_FIFO_BYTES : L.CT_BYTES);
     return pg;
@@ -180,7 +201,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   off = (off + 7) & ~7;
   for (const g of groups) {
     g.fifoOff = g.fifoCap > 0 ? off : 0;
-    off += g.fifoCap * (g.recBytes - L.REC_ID_BYTES);
+    off += g.fifoCap * 8 * popcount(g.fifoWords);
   }
   for (const g of groups) {
     g.stateOff = off;
@@ -188,7 +209,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   }
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
-  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff, g.fifoCap, g.fifoOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
+  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff, g.fifoCap, g.fifoOff, g.fifoWords]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
   return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, ruleOff, ruleBytes, hash: fnv1a(desc) };
 }
 
@@ -251,6 +272,7 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     u32(at + L.PG_FLAGS, g.flags);
     u32(at + L.PG_FIFO_CAP, g.fifoCap);
     u32(at + L.PG_FIFO_OFF, g.fifoOff);
+    u32(at + L.PG_FIFO_WORDS, g.fifoWords);
     u32(at + L.PG_PREV_OFF, p ? p.stateOff : L.NO_PREV);
     u32(at + L.PG_PREV_MASK, p ? p.mask : 0);
     u32(at + L.PG_PREV_REC_BYTES, p ? p.recBytes : 0);

@@ -26,8 +26,21 @@ export function compiledSlides(g: Group): boolean {
   return true;
 }
 
-/** Offset from a FIFO entry's address at which it reads as a ring record (block offsets count the record's id). */
-const fifoRecord = (g: Group): number => g.fifoOff - L.REC_ID_BYTES;
+/** Offset of record word `recOff` (a block offset) from a FIFO entry's index × entry bytes: the entry keeps g.fifoWords, packed. */
+function inEntry(g: Group, recOff: number): number {
+  const w = recOff / 8;
+  if ((g.fifoWords & (1 << w)) === 0) throw new DamperError('DAMPER_ERR_RULES_JIT', `rules compiler: group ${g.index}'s FIFO does not keep record byte ${recOff}`);
+  let below = 0;
+  for (let k = 0; k < w; k++) if ((g.fifoWords & (1 << k)) !== 0) below++;
+  return g.fifoOff + 8 * below;
+}
+
+/** Bytes of one FIFO entry. */
+function entryBytes(g: Group): number {
+  let n = 0;
+  for (let x = g.fifoWords; x !== 0; x &= x - 1) n++;
+  return 8 * n;
+}
 
 /** Cache operations on locals of the function being emitted. */
 export class CacheEmitter {
@@ -149,11 +162,11 @@ export class CacheEmitter {
   }
 
   /**
-   * FIFO entry `head` mod cap into local `addr` as if it were a ring record (read it at
-   * fifoRecord(g) + block offset), and head + 1.
+   * FIFO entry `head` mod cap into local `addr` (read its copy of a record word at
+   * inEntry(g, block offset)), and head + 1.
    */
   private nextEntry(g: Group): void {
-    this.fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).i32(g.recBytes - L.REC_ID_BYTES).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr)
+    this.fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).i32(entryBytes(g)).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr)
       .get(this.head).i32(1).op(Op.i32Add).set(this.head);
   }
 
@@ -165,7 +178,7 @@ export class CacheEmitter {
   private takeOut(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, t = g.cache + g.recBytes, ring = fifoRecord(g);
+    const c = g.cache, t = g.cache + g.recBytes, e = (off: number): number => inEntry(g, off);
     const oCnt = g.blockOff[L.BLK_CNT], oSum = g.blockOff[L.BLK_SUM], oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
     const hasCnt = has(g, L.BLK_CNT), hasSum = has(g, L.BLK_SUM), hasFl = has(g, L.BLK_FIRSTLAST);
     const readsMin = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MIN) !== 0;
@@ -186,16 +199,16 @@ export class CacheEmitter {
     this.nextEntry(g);
     fn.get(this.sel).get(this.sel).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.sel);
     // a leaving bucket that holds a cached extreme: merge them again from the rest
-    if (readsMin) fn.get(this.addr).mem(Op.f64Load, ring + oMm).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
-    if (readsMax) fn.get(this.addr).mem(Op.f64Load, ring + oMm + 8).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
+    if (readsMin) fn.get(this.addr).mem(Op.f64Load, e(oMm)).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
+    if (readsMax) fn.get(this.addr).mem(Op.f64Load, e(oMm + 8)).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
     if (hasFl) {
-      fn.get(this.addr).mem(Op.f64Load, ring + oFl).get(a.ft).op(Op.f64Le)
-        .get(this.addr).mem(Op.f64Load, ring + oFl + 16).get(a.lt).op(Op.f64Ge).op(Op.i32Or).get(this.ext).op(Op.i32Or).set(this.ext);
+      fn.get(this.addr).mem(Op.f64Load, e(oFl)).get(a.ft).op(Op.f64Le)
+        .get(this.addr).mem(Op.f64Load, e(oFl + 16)).get(a.lt).op(Op.f64Ge).op(Op.i32Or).get(this.ext).op(Op.i32Or).set(this.ext);
     }
-    if (hasCnt) fn.get(a.cnt).get(this.addr).mem(Op.f64Load, ring + oCnt).op(Op.f64Sub).set(a.cnt);
+    if (hasCnt) fn.get(a.cnt).get(this.addr).mem(Op.f64Load, e(oCnt)).op(Op.f64Sub).set(a.cnt);
     if (hasSum) {
-      fn.get(a.n).get(this.addr).mem(Op.f64Load, ring + oSum).op(Op.f64Sub).set(a.n);
-      fn.get(a.drift).get(a.sum).get(this.addr).mem(Op.f64Load, ring + oSum + 8).op(Op.f64Sub).tee(a.sum)
+      fn.get(a.n).get(this.addr).mem(Op.f64Load, e(oSum)).op(Op.f64Sub).set(a.n);
+      fn.get(a.drift).get(a.sum).get(this.addr).mem(Op.f64Load, e(oSum + 8)).op(Op.f64Sub).tee(a.sum)
         .op(Op.f64Abs).f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).set(a.drift);
     }
     fn.br(0).end().end();
@@ -214,17 +227,20 @@ export class CacheEmitter {
   }
 
   /**
-   * mergeExtremes: min/max and first/last of the cache again from the FIFO entries of the
-   * occupied slots `rest` (identities first, then foldExtremes per entry, its strict
-   * comparisons oldest first); `head` is the oldest.
+   * mergeExtremes: the min and max the program reads and first/last of the cache again from
+   * the FIFO entries of the occupied slots `rest` (identities first, then the strict
+   * comparisons entry by entry, oldest first); `head` is the oldest.
    */
   private mergeExtremes(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, ring = fifoRecord(g);
-    const hasMm = has(g, L.BLK_MINMAX), hasFl = has(g, L.BLK_FIRSTLAST);
+    const c = g.cache, e = (off: number): number => inEntry(g, off);
+    const readsMin = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MIN) !== 0;
+    const readsMax = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MAX) !== 0;
+    const hasFl = has(g, L.BLK_FIRSTLAST);
     const oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
-    if (hasMm) fn.f64(Infinity).set(a.mn).f64(-Infinity).set(a.mx);
+    if (readsMin) fn.f64(Infinity).set(a.mn);
+    if (readsMax) fn.f64(-Infinity).set(a.mx);
     // first/last values start as the identities' zeroes (resetBlock zeroes the block)
     if (hasFl) fn.f64(Infinity).set(a.ft).f64(0).set(a.fv).f64(-Infinity).set(a.lt).f64(0).set(a.lv);
     fn.block().loop();
@@ -232,14 +248,16 @@ export class CacheEmitter {
     this.nextEntry(g);
     fn.get(this.rest).get(this.rest).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.rest);
     const fold = (off: number, acc: number, cmp: number, then?: [number, number]): void => {
-      fn.get(this.addr).mem(Op.f64Load, ring + off).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
-      if (then) fn.get(this.addr).mem(Op.f64Load, ring + then[0]).set(then[1]);
+      fn.get(this.addr).mem(Op.f64Load, e(off)).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
+      if (then) fn.get(this.addr).mem(Op.f64Load, e(then[0])).set(then[1]);
       fn.end();
     };
-    if (hasMm) { fold(oMm, a.mn, Op.f64Lt); fold(oMm + 8, a.mx, Op.f64Gt); }
+    if (readsMin) fold(oMm, a.mn, Op.f64Lt);
+    if (readsMax) fold(oMm + 8, a.mx, Op.f64Gt);
     if (hasFl) { fold(oFl, a.ft, Op.f64Lt, [oFl + 8, a.fv]); fold(oFl + 16, a.lt, Op.f64Gt, [oFl + 24, a.lv]); }
     fn.br(0).end().end();
-    if (hasMm) fn.get(P_DEV).get(a.mn).mem(Op.f64Store, c + oMm).get(P_DEV).get(a.mx).mem(Op.f64Store, c + oMm + 8);
+    if (readsMin) fn.get(P_DEV).get(a.mn).mem(Op.f64Store, c + oMm);
+    if (readsMax) fn.get(P_DEV).get(a.mx).mem(Op.f64Store, c + oMm + 8);
     if (hasFl) {
       fn.get(P_DEV).get(a.ft).mem(Op.f64Store, c + oFl).get(P_DEV).get(a.fv).mem(Op.f64Store, c + oFl + 8)
         .get(P_DEV).get(a.lt).mem(Op.f64Store, c + oFl + 16).get(P_DEV).get(a.lv).mem(Op.f64Store, c + oFl + 24);
