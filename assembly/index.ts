@@ -7,9 +7,8 @@ import {
 import { rulesEvaluate, rulesState, rulesFillAttrs } from './rules/index';
 import { applyEvents } from './kernel/apply';
 import { deviceAt, deviceFor, touchDevice, setDeviceAttrs, freeAttrs } from './kernel/devices';
-import { K_ARENA_TOP, K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_SLOT_LIMIT, K_STRIDE, MAX_SLOTS } from './kernel/private';
+import { K_ARENA_TOP, K_RULES, K_MAX_OUT, K_RULE_OFF, K_SLOT_LIMIT, K_STRIDE, MAX_SLOTS } from './kernel/private';
 import { setGeometry, switchTo } from './kernel/switch';
-import { fifoCheck as checkFifos } from './kernel/window-cache';
 
 /** Sets up the kernel-private header once per memory; concurrent callers wait for the first. */
 export function init(): void {
@@ -93,15 +92,8 @@ export function deviceClock(slot: u32): f64 {
   return load<f64>(d + D_TAU);
 }
 
-/** fifoCheck (window-cache.ts) of device `slot` under the active program: 0 when its bucket FIFOs agree with its rings; 0 for an unknown device. */
-export function fifoCheck(slot: u32): i32 {
-  const d = deviceAt(slot);
-  const plan = <usize>load<u32>(K_PLAN);
-  return d == 0 || plan == 0 ? 0 : checkFifos(plan, d);
-}
-
 // ---- the seam the rule VM calls back through (assembly/kernel/seam.ts) ----
 export { featureValue, queryFeature, deviceAttr, deviceAttrIs, outboxReserve } from './kernel/seam';
 
 // ---- what a compiled rule evaluator calls back (assembly/rules/jit.ts) ----
-export { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitSlide } from './rules/jit';
+export { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } from './rules/jit';

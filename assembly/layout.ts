@@ -176,10 +176,7 @@ export const PG_INV_NB = 64; //           f64  1 / nb: ring slots likewise
 export const PG_CACHE_OFF = 72; //        u32  window cache record offset in the device block (PG_REC_BYTES, then a 16-byte trailer)
 export const PG_FLAGS = 76; //            u32  GF_*
 export const PG_WINDOW_SEC = 80; //       f64  W / 1000: rate = count / this (the reference's division, not a product)
-export const PG_FIFO_CAP = 88; //         u32  entries of the window cache's bucket FIFO (a power of two; 0: none)
-export const PG_FIFO_OFF = 92; //         u32  offset of its entries in the device block (after the rule state, in the hot prefix)
-export const PG_FIFO_WORDS = 96; //       u32  bit w: word w (8 bytes) of a bucket record has a copy in each entry, in record order
-export const PG_BYTES = 104;
+export const PG_BYTES = 88;
 
 // Group flags (window cache, assembly/kernel/window-cache.ts)
 export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)
@@ -188,18 +185,6 @@ export const GF_READS_MAX = 4; //         … its max
 // Window cache trailer, after the cache record's PG_REC_BYTES (assembly/kernel/window-cache.ts).
 export const CT_DRIFT = 0; //              f64  bound on the cached sum's drift (≤ 0: exactly as a scan gives it)
 export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucket of the cached window (nb ≤ 64)
-// Groups with PG_FIFO_CAP > 0 have a bucket FIFO: the newest occupied buckets of the cached
-// window, oldest first, as copies of the words of their ring records a slide reads
-// (PG_FIFO_WORDS: counts, n and sum, the min and max the program reads, first/last; 8 bytes
-// each, entry bytes E = 8 · popcount), in a circular array of PG_FIFO_CAP entries at
-// PG_FIFO_OFF; entry i is at PG_FIFO_OFF + ((head + i) mod cap) · E. The window's `missing` oldest
-// occupied buckets are in the ring only (a window with more buckets than entries); the
-// other popcount(CT_OCCUPIED) − missing have entries.
-export const CT_FIFO_HEAD = 16; //         u32  index of the oldest entry
-export const CT_FIFO_MISSING = 20; //      u32  occupied buckets of the window older than every entry
-export const CT_BYTES = 16; //             trailer bytes without a FIFO
-export const CT_FIFO_BYTES = 24; //        … with one
-export const FIFO_MAX = 8; //              most FIFO entries a group gets
 // A sum/avg query on a cache whose drift exceeds this share of the sum scans again: 2^-33 ≈ 1.2e-10, inside SPEC §4.2's 1e-9.
 export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
 // Rounding of one f64 addition or subtraction, as the drift bound counts it: at most half an ulp of its result (2^-53 |r|); twice that for margin.

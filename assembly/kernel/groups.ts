@@ -3,10 +3,10 @@
 // bucket (or none: zeroed memory decodes to an id no window contains).
 import {
   PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT, PG_INV_BUCKET_MS, PG_INV_NB, PG_CACHE_OFF,
-  GROUP_HEADER_BYTES, PG_FLAGS, GF_SLIDES, PG_FIFO_CAP,
+  GROUP_HEADER_BYTES, PG_FLAGS, GF_SLIDES,
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
-import { cacheAdded, fifoAdded, slideCache } from './window-cache';
+import { cacheAdded, slideCache } from './window-cache';
 import { K_CACHES_LIVE } from './private';
 
 export const ID_TAG: i64 = i64.MIN_VALUE;
@@ -63,8 +63,7 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64, jit: 
   const caching = load<u32>(K_CACHES_LIVE) != 0 && !(jit && (load<u32>(g + PG_FLAGS) & GF_SLIDES) != 0);
   const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
   let synced = false, cacheLive = false;
-  const fresh = (load<i64>(rec) ^ ID_TAG) != id;
-  if (fresh) {
+  if ((load<i64>(rec) ^ ID_TAG) != id) {
     if (caching && load<i64>(cache) != 0) { cacheLive = cacheToTau(g, d, cache, ts, tau, idf, r); synced = true; }
     resetRecord(g, mask, rec, recBytes);
     store<i64>(rec, id ^ ID_TAG);
@@ -75,9 +74,6 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64, jit: 
   addEvent(g, mask, rec, ts, tb, v);
   if (caching && !synced && load<i64>(cache) != 0) cacheLive = cacheToTau(g, d, cache, ts, tau, idf, r);
   if (cacheLive) cacheAddEvent(g, mask, cache, rec, ts, tb, v, tau, idf, r);
-  // the bucket FIFO of a live cache follows the record, after any slide (here or, for a
-  // compiled program, in its upkeep before this event)
-  if (load<u32>(g + PG_FIFO_CAP) != 0 && load<u32>(K_CACHES_LIVE) != 0 && load<i64>(cache) != 0) fifoAdded(g, d, cache, rec, <i64>r, id, fresh);
   if ((mask & (1 << BLK_RFIT)) != 0) {
     const first = load<i64>(base);
     if (first == 0 || id < (first ^ ID_TAG)) store<i64>(base, id ^ ID_TAG);

@@ -43,7 +43,7 @@ function hotLines(plan: usize, stateEnd: u32): u32 {
   let end = stateEnd;
   const ng = load<u32>(plan + PL_N_GROUPS);
   for (let i: u32 = 0; i < ng; i++) end = min(end, load<u32>(planGroup(plan, i) + PG_STATE_OFF));
-  return min<u32>(16, (end + 63) >> 6);
+  return min<u32>(8, (end + 63) >> 6);
 }
 
 function scalarBytes(fn: u32): u32 {

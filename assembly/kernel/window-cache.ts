@@ -14,16 +14,15 @@
 // them), and the LSQ2 min ts / max ts / mid flag describe the whole window, so the flag
 // means "at least 3 distinct timestamps".
 import {
-  PL_N_GROUPS, PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
+  PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, PG_FIFO_CAP, PG_FIFO_OFF, PG_FIFO_WORDS, CT_FIFO_HEAD, CT_FIFO_MISSING, REC_ID_BYTES,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 import { K_CACHES_LIVE } from './private';
-import { planGroup } from './plan';
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -116,16 +115,12 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   // drift: the sum's own rounding, so that taking a large bucket back out later cannot leave
   // an error that is large next to what remains (1e17 + 3 rounds to 1e17)
   let occ: u64 = 0, drift: f64 = 0;
-  const cap = load<u32>(g + PG_FIFO_CAP);
-  let j: u32 = 0;
   let s = s0;
   for (let k = lo; k <= hi; k++, s++) {
     if (s == nb) s = 0;
     const r = ring + <usize>s * rb;
     if ((load<i64>(r) ^ ID_TAG) != k) continue;
     occ |= <u64>1 << <u64>s;
-    // the FIFO keeps the newest `cap`: later buckets overwrite the oldest entries
-    if (cap != 0) copyEntry(g, fifoEntry(g, d, cap, 0, j++), r);
     if (hasCnt) cnt += load<f64>(r + oCnt);
     if (hasSum) {
       n += load<f64>(r + oSum);
@@ -140,7 +135,6 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   store<u32>(K_CACHES_LIVE, 1);
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
-  if (cap != 0) { store<u32>(c + rb + CT_FIFO_HEAD, j > cap ? j & (cap - 1) : 0); store<u32>(c + rb + CT_FIFO_MISSING, j > cap ? j - cap : 0); }
   store<i64>(c, hi ^ ID_TAG);
 }
 
@@ -148,84 +142,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // CT_DRIFT (layout.ts), an f64 bound on how far the cached sum may be from the exact sum of
 // the window's bucket sums (a fill stores it negated: the record is then exactly what a scan
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
-// ring slot s holds a bucket of the cached window (groups with nb ≤ 64). Groups a rule reads
-// (encode-plan.ts fifoCap) then have a FIFO: the occupied buckets of the window, oldest
-// first, as copies of their ring records (layout.ts PG_FIFO_OFF). A take-out and the merge that
-// may follow it read buckets written minutes ago, which on a sparse stream are cache misses
-// in the ring; the FIFO sits in the device's hot prefix, touched ahead with the rest. The
-// compiled upkeep (src/kernel/rules-jit/cache-ops.ts) reads it; this file keeps it (fill,
-// slide, fifoAdded) but reads the ring, so that a FIFO that differs from the ring makes the
-// compiled kernel differ from the interpreting one (test/rules-jit.test.ts). A window with
-// more occupied buckets than entries keeps its oldest in the ring only (CT_FIFO_MISSING) until
-// they leave; the compiled slide has the kernel's do such slides. Both take buckets out,
-// and merge them, oldest first (bucket order, not slot order:
-// sums round in that order, and min/max keep the first of equal values such as 0 and −0).
-
-/** Address of entry `i` (0: oldest) of group `g`'s FIFO in device block `d`, `head` its oldest entry. */
-@inline
-function fifoEntry(g: usize, d: usize, cap: u32, head: u32, i: u32): usize {
-  return d + <usize>load<u32>(g + PG_FIFO_OFF) + (<usize>((head + i) & (cap - 1)) * <usize>popcnt(load<u32>(g + PG_FIFO_WORDS)) << 3);
-}
-
-/** Copies the words of ring record `r` group `g`'s FIFO keeps into entry `e`. */
-@inline
-function copyEntry(g: usize, e: usize, r: usize): void {
-  let words = load<u32>(g + PG_FIFO_WORDS);
-  for (let o: usize = 0; words != 0; o += 8, words &= words - 1) store<i64>(e + o, load<i64>(r + (<usize>ctz(words) << 3)));
-}
-
-/** The bits of ring slots `sel` rotated so that slot `start` comes first: bit i is slot (start + i) mod nb. */
-@inline
-function fromSlot(sel: u64, start: i64, nb: i64): u64 {
-  return start == 0 ? sel : (sel >> <u64>start) | ((sel & ((<u64>1 << <u64>start) - 1)) << <u64>(nb - start));
-}
-
-/** Ring slot of bit `i` of fromSlot(…, start, nb). */
-@inline
-function slotAt(i: i64, start: i64, nb: i64): i64 {
-  return i + start >= nb ? i + start - nb : i + start;
-}
-
-/**
- * updateGroup applied an event of bucket `id` (ring slot `r`, record `rec`; `fresh`: the
- * record was reset for it) and the live cache `c` holds it: its FIFO entry, if it has one,
- * becomes a copy of the record again. A fresh bucket is the newest of the window but for a
- * late event: it gets the last entry (the oldest entry goes to the ring-only part when the
- * FIFO is full). A fresh earlier bucket older than every entry joins the ring-only part; one
- * among the entries would need them moved: every bucket goes to the ring-only part instead,
- * until they have left the window.
- */
-export function fifoAdded(g: usize, d: usize, c: usize, rec: usize, r: i64, id: i64, fresh: bool): void {
-  const rb = <usize>load<u32>(g + PG_REC_BYTES);
-  const t = c + rb;
-  const cap = load<u32>(g + PG_FIFO_CAP);
-  let head = load<u32>(t + CT_FIFO_HEAD);
-  let missing = load<u32>(t + CT_FIFO_MISSING);
-  const occ = load<u64>(t + CT_OCCUPIED);
-  const n = <u32>popcnt(occ);
-  let at = n - 1;
-  const hi = load<i64>(c) ^ ID_TAG;
-  if (id != hi) {
-    // an earlier bucket of the window: as many buckets before it as occupied slots between
-    // the window's first slot and its own
-    const nb = <i64>load<u32>(g + PG_NB);
-    const first = ringSlot(hi - nb + 1, nb);
-    at = <u32>popcnt(fromSlot(occ, first, nb) & ((<u64>1 << <u64>(r >= first ? r - first : r - first + nb)) - 1));
-  }
-  if (fresh) {
-    if (at < missing) { store<u32>(t + CT_FIFO_MISSING, missing + 1); return; }
-    if (at != n - 1) { store<u32>(t + CT_FIFO_MISSING, n); return; }
-    if (n - 1 - missing == cap) {
-      head = (head + 1) & (cap - 1);
-      missing++;
-      store<u32>(t + CT_FIFO_HEAD, head);
-      store<u32>(t + CT_FIFO_MISSING, missing);
-    }
-  } else if (at < missing) {
-    return;
-  }
-  copyEntry(g, fifoEntry(g, d, cap, head, at - missing), rec);
-}
+// ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
@@ -272,8 +189,7 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
     emptyCache(g, c);
     return true;
   }
-  const first = s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb);
-  const leaving = slotRange(first, to - from, nb);
+  const leaving = slotRange(s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb), to - from, nb);
   const occ = load<u64>(t + CT_OCCUPIED);
   // most slides in a sparse stream cross only empty buckets; when every occupied bucket
   // leaves, the record is emptied without reading them (and without rounding residue)
@@ -282,9 +198,7 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
       emptyCache(g, c);
     } else {
       store<u64>(t + CT_OCCUPIED, occ & ~leaving);
-      // the window's first slot after the slide
-      const rest = first + (to - from) >= nb ? first + (to - from) - nb : first + (to - from);
-      takeOut(g, d, c, flags, fromSlot(occ & leaving, first, nb), first, fromSlot(occ & ~leaving, rest, nb), rest);
+      takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
     }
   }
   return true;
@@ -295,16 +209,10 @@ function emptyCache(g: usize, c: usize): void {
   resetRecord(g, load<u32>(g + PG_MASK), c, rb);
   store<f64>(c + rb + CT_DRIFT, 0);
   store<u64>(c + rb + CT_OCCUPIED, 0);
-  // an empty FIFO (head 0, none missing)
-  if (load<u32>(g + PG_FIFO_CAP) != 0) store<u64>(c + rb + CT_FIFO_HEAD, 0);
 }
 
-/**
- * Takes the buckets of ring slots `sel` out of cache record `c`, oldest first; `rest` are
- * the slots that stay. Both as fromSlot bits: bit i of `sel` is slot (selFrom + i) mod nb,
- * of `rest` slot (restFrom + i) mod nb.
- */
-function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, selFrom: i64, rest: u64, restFrom: i64): void {
+/** Takes the buckets of ring slots `sel` out of cache record `c`; `rest` are the slots that stay. */
+function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64): void {
   const mask = load<u32>(g + PG_MASK);
   const rb = <usize>load<u32>(g + PG_REC_BYTES);
   const t = c + rb;
@@ -318,11 +226,9 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, selFrom: i6
   let drift = Math.abs(load<f64>(t + CT_DRIFT));
   const mn = hasMinMax ? load<f64>(c + oMm) : 0, mx = hasMinMax ? load<f64>(c + oMm + 8) : 0;
   const ft = hasFl ? load<f64>(c + oFl) : 0, lt = hasFl ? load<f64>(c + oFl + 16) : 0;
-  const nb = <i64>load<u32>(g + PG_NB);
-  const leaving = <u32>popcnt(sel);
   let extremes = false;
   while (sel != 0) {
-    const r = ring + <usize>slotAt(ctz(sel), selFrom, nb) * rb;
+    const r = ring + <usize>ctz(sel) * rb;
     sel &= sel - 1;
     if (hasMinMax && ((readsMin && load<f64>(r + oMm) <= mn) || (readsMax && load<f64>(r + oMm + 8) >= mx))) extremes = true;
     if (hasFl && (load<f64>(r + oFl) <= ft || load<f64>(r + oFl + 16) >= lt)) extremes = true;
@@ -335,84 +241,23 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, selFrom: i6
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
-  if (extremes) mergeExtremes(g, mask, flags, c, ring, rb, rest, restFrom, nb);
-  const cap = load<u32>(g + PG_FIFO_CAP);
-  if (cap == 0) return;
-  // the leaving buckets are the window's oldest: the ring-only ones first, then entries
-  const missing = load<u32>(t + CT_FIFO_MISSING);
-  const fromRing = min(leaving, missing);
-  store<u32>(t + CT_FIFO_MISSING, missing - fromRing);
-  store<u32>(t + CT_FIFO_HEAD, (load<u32>(t + CT_FIFO_HEAD) + leaving - fromRing) & (cap - 1));
+  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
 }
 
-/**
- * Checks the bucket FIFOs of device block `d` against its rings: for every live cache of a
- * group with one, the occupied slots hold buckets of the window, at most `cap` of them have
- * entries, and those entries are byte copies of the newest occupied records, oldest first.
- * 0 when all agree, else 1 + the index of the first group that does not. For tests
- * (kernel export fifoCheck): the compiled upkeep trusts the FIFO, and a wrong entry would
- * show in its results only once it leaves the window or is merged.
- */
-export function fifoCheck(plan: usize, d: usize): i32 {
-  const ng = load<u32>(plan + PL_N_GROUPS);
-  for (let i: u32 = 0; i < ng; i++) {
-    const g = planGroup(plan, i);
-    const cap = load<u32>(g + PG_FIFO_CAP);
-    const c = cacheOf(g, d);
-    if (cap == 0 || load<i64>(c) == 0) continue;
-    const rb = <usize>load<u32>(g + PG_REC_BYTES);
-    const t = c + rb;
-    const nb = <i64>load<u32>(g + PG_NB);
-    const occ = load<u64>(t + CT_OCCUPIED);
-    const n = <u32>popcnt(occ);
-    const missing = load<u32>(t + CT_FIFO_MISSING);
-    const head = load<u32>(t + CT_FIFO_HEAD);
-    if (missing > n || n - missing > cap || head >= cap) return <i32>i + 1;
-    const hi = load<i64>(c) ^ ID_TAG;
-    const first = ringSlot(hi - nb + 1, nb);
-    const ring = ringOf(g, d);
-    let bits = fromSlot(occ, first, nb);
-    let k: u32 = 0;
-    let prev: i64 = hi - nb;
-    while (bits != 0) {
-      const r = ring + <usize>slotAt(ctz(bits), first, nb) * rb;
-      bits &= bits - 1;
-      const id = load<i64>(r) ^ ID_TAG;
-      if (id <= prev || id > hi) return <i32>i + 1;
-      prev = id;
-      if (k >= missing) {
-        const e = fifoEntry(g, d, cap, head, k - missing);
-        let words = load<u32>(g + PG_FIFO_WORDS);
-        for (let o: usize = 0; words != 0; o += 8, words &= words - 1) if (load<i64>(e + o) != load<i64>(r + (<usize>ctz(words) << 3))) return <i32>i + 1;
-      }
-      k++;
-    }
-  }
-  return 0;
-}
-
-/**
- * The min and max the program reads (GF_READS_*) and first/last of the cache again, from the
- * occupied buckets of the window (fromSlot bits `occ`, oldest first). An extreme no feature
- * reads is left as it is: the bucket FIFO does not keep it (fifoWords).
- */
-function mergeExtremes(g: usize, mask: u32, flags: u32, c: usize, ring: usize, rb: usize, occ: u64, from: i64, nb: i64): void {
-  const readsMin = (flags & GF_READS_MIN) != 0, readsMax = (flags & GF_READS_MAX) != 0;
-  const hasMm = (mask & (1 << BLK_MINMAX)) != 0, hasFl = (mask & (1 << BLK_FIRSTLAST)) != 0;
-  const q = c + blockOff(g, BLK_MINMAX);
-  if (hasMm && readsMin) store<f64>(q, Infinity);
-  if (hasMm && readsMax) store<f64>(q + 8, -Infinity);
-  if (hasFl) resetBlock(BLK_FIRSTLAST, c + blockOff(g, BLK_FIRSTLAST));
+/** Min/max and first/last of the cache again, from the occupied buckets of the window. */
+function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
+  resetExtremes(g, mask, c);
+  // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
   while (occ != 0) {
-    const r = ring + <usize>slotAt(ctz(occ), from, nb) * rb;
+    foldExtremes(g, mask, c, ring + <usize>ctz(occ) * rb);
     occ &= occ - 1;
-    if (hasMm) {
-      const p = r + blockOff(g, BLK_MINMAX);
-      if (readsMin && load<f64>(p) < load<f64>(q)) store<f64>(q, load<f64>(p));
-      if (readsMax && load<f64>(p + 8) > load<f64>(q + 8)) store<f64>(q + 8, load<f64>(p + 8));
-    }
-    if (hasFl) foldFirstLast(g, c, r);
   }
+}
+
+/** The identities of the min/max and first/last blocks of record `c`. */
+function resetExtremes(g: usize, mask: u32, c: usize): void {
+  if ((mask & (1 << BLK_MINMAX)) != 0) resetBlock(BLK_MINMAX, c + blockOff(g, BLK_MINMAX));
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) resetBlock(BLK_FIRSTLAST, c + blockOff(g, BLK_FIRSTLAST));
 }
 
 /** Merges the min/max and first/last of bucket record `r` into record `c`. */
@@ -424,15 +269,11 @@ function foldExtremes(g: usize, mask: u32, c: usize, r: usize): void {
     if (load<f64>(r + o) < load<f64>(c + o)) store<f64>(c + o, load<f64>(r + o));
     if (load<f64>(r + o + 8) > load<f64>(c + o + 8)) store<f64>(c + o + 8, load<f64>(r + o + 8));
   }
-  if ((mask & (1 << BLK_FIRSTLAST)) != 0) foldFirstLast(g, c, r);
-}
-
-// @ts-ignore: decorator
-@inline
-function foldFirstLast(g: usize, c: usize, r: usize): void {
-  const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
-  if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
-  if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
+  if ((mask & (1 << BLK_FIRSTLAST)) != 0) {
+    const p = r + blockOff(g, BLK_FIRSTLAST), q = c + blockOff(g, BLK_FIRSTLAST);
+    if (load<f64>(p) < load<f64>(q)) { store<f64>(q, load<f64>(p)); store<f64>(q + 8, load<f64>(p + 8)); }
+    if (load<f64>(p + 16) > load<f64>(q + 16)) { store<f64>(q + 16, load<f64>(p + 16)); store<f64>(q + 24, load<f64>(p + 24)); }
+  }
 }
 
 function fillMoments(g: usize, mask: u32, ring: usize, rb: usize, nb: i64, s0: i64, c: usize, lo: i64, hi: i64, bucketMs: f64): void {

@@ -11,7 +11,7 @@
 import { RULES_HEADER_BYTES, RULE_BYTES, RR_MATCH_COUNT } from './format';
 import { K_PLAN, K_RULES } from '../kernel/private';
 import { planGroup } from '../kernel/plan';
-import { cacheOf, slideCache, syncCache } from '../kernel/window-cache';
+import { cacheOf, syncCache } from '../kernel/window-cache';
 import { queryDeviceFeature, attrOf } from '../kernel/seam';
 import { headTransition, matches } from './index';
 
@@ -20,16 +20,6 @@ import { headTransition, matches } from './index';
 export function jitSync(group: u32, dev: usize, tau: f64, refill: i32): void {
   const g = planGroup(<usize>load<u32>(K_PLAN), group);
   syncCache(g, dev, cacheOf(g, dev), tau, refill != 0);
-}
-
-/**
- * Slides window group `group`'s live cache of device block `dev` from bucket `from` to `to`
- * (slideCache) where the compiled slide does not: buckets in the ring only, a group without a FIFO.
- * 1 while the record stays live.
- */
-export function jitSlide(group: u32, dev: usize, from: i64, to: i64): i32 {
-  const g = planGroup(<usize>load<u32>(K_PLAN), group);
-  return slideCache(g, dev, cacheOf(g, dev), from, to, -1) ? 1 : 0;
 }
 
 /** A feature the compiled code does not compute inline, through the interpreter's path (queryDeviceFeature). */

@@ -3,56 +3,13 @@
 // (a group); each group carries only the accumulator blocks its features need.
 import * as L from '../../assembly/layout.js';
 import { DamperError } from '../errors.js';
-import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec } from './program-spec.js';
+import { FeatureFn, type FeatureSpec, type ProgramSpec } from './program-spec.js';
 import { ruleStateBytes } from './encode-rules.js';
 
 export const BLOCK_BYTES = [8, 16, 16, 32, 24, 40, 88, 8] as const;
 const ERR_PLAN = 'DAMPER_ERR_PLAN';
-/**
- * Entries of a sliding group's bucket FIFO (window-cache.ts): the largest power of two ≤ nb/2,
- * at most FIFO_MAX; 0 (none) when no rule reads the group (its cache is then never filled)
- * or the window has a single bucket. Eight hold the window of 94% of the events in
- * bench:rules' sparse stream (5.5 occupied buckets on average); a window with more buckets
- * keeps its oldest in the ring only, and slides them from there.
- */
-function fifoCap(nb: number, slides: boolean, readByRule: boolean): number {
-  if (!slides || !readByRule || nb < 2) return 0;
-  let cap = 1;
-  while (cap * 2 <= nb / 2 && cap * 2 <= L.FIFO_MAX) cap *= 2;
-  return cap;
-}
-
-/**
- * Words of a sliding group's bucket record its FIFO entries copy (bit w: bytes 8w … 8w + 7):
- * what a slide takes out or merges again (window-cache.ts takeOut, mergeExtremes): counts,
- * n and sum, the min and the max only where the program reads them, first/last.
- */
-export function fifoWords(mask: number, blockOff: number[], flags: number): number {
-  let words = 0;
-  const keep = (off: number, n: number): void => { for (let k = 0; k < n; k++) words |= 1 << (off / 8 + k); };
-  if ((mask & (1 << L.BLK_CNT)) !== 0) keep(blockOff[L.BLK_CNT], 1);
-  if ((mask & (1 << L.BLK_SUM)) !== 0) keep(blockOff[L.BLK_SUM], 2);
-  if ((mask & (1 << L.BLK_MINMAX)) !== 0) {
-    if ((flags & L.GF_READS_MIN) !== 0) keep(blockOff[L.BLK_MINMAX], 1);
-    if ((flags & L.GF_READS_MAX) !== 0) keep(blockOff[L.BLK_MINMAX] + 8, 1);
-  }
-  if ((mask & (1 << L.BLK_FIRSTLAST)) !== 0) keep(blockOff[L.BLK_FIRSTLAST], 4);
-  return words;
-}
-
-const popcount = (x: number): number => { let n = 0; for (; x !== 0; x &= x - 1) n++; return n; };
-
-/** Features the rules' `when` and `clear` read (their cache records are the ones queries fill). */
-function featuresOfRules(spec: ProgramSpec): Set<number> {
-  const out = new Set<number>();
-  const walk = (e: Expr): void => {
-    if (e.op === 'feature') out.add(e.index);
-    else if ('arg' in e) walk(e.arg);
-    else if ('left' in e) { walk(e.left); walk(e.right); }
-  };
-  for (const r of spec.rules) { walk(r.when); if (r.clear) walk(r.clear); }
-  return out;
-}
+/** After a group's window cache record: the f64 drift bound of its sum and the u64 occupied-slot bits (window-cache.ts). */
+const CACHE_TRAILER_BYTES = 16;
 
 /** Accumulator block a windowed function reads; -1 for last, ewma and age. */
 export function blockOf(fn: FeatureFn): number {
@@ -86,12 +43,8 @@ export interface PlanGroup {
   blockOff: number[];
   recBytes: number;
   stateOff: number;
-  /** Offset of the group's window cache record (recBytes, then its trailer: CT_BYTES, and with a FIFO the FIFO words and entries) in the device block. */
+  /** Offset of the group's window cache record (recBytes, then a 16-byte trailer) in the device block. */
   cacheOff: number;
-  /** Entries of the cache's bucket FIFO (0: none), their offset in the device block and the record words they copy (fifoWords). */
-  fifoCap: number;
-  fifoOff: number;
-  fifoWords: number;
   /** GF_* (window cache: can it slide, which extremes the program reads). */
   flags: number;
   stateBytes: number;
@@ -143,15 +96,13 @@ function checkFeature(f: FeatureSpec, i: number, nMetrics: number): void {
 export function planLayout(spec: ProgramSpec): PlanLayout {
   const nMetrics = spec.metrics.length;
   spec.features.forEach((f, i) => checkFeature(f, i, nMetrics));
-  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number; reads: number; byRule: boolean }>();
-  const ruleFeatures = featuresOfRules(spec);
+  const byKey = new Map<string, { metric: number; windowMs: number; bucketMs: number; mask: number; first: number; reads: number }>();
   spec.features.forEach((f, i) => {
     const b = blockOf(f.fn);
     if (b < 0) return;
     const key = groupKey(f);
-    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i, reads: 0, byRule: false };
+    const g = byKey.get(key) ?? { metric: f.metric, windowMs: f.windowMs, bucketMs: f.bucketMs, mask: 0, first: i, reads: 0 };
     g.mask |= 1 << b;
-    if (ruleFeatures.has(i)) g.byRule = true;
     if (f.fn === FeatureFn.Min) g.reads |= L.GF_READS_MIN;
     if (f.fn === FeatureFn.Max) g.reads |= L.GF_READS_MAX;
     byKey.set(key, g);
@@ -175,12 +126,11 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     // moments and fits cannot take a bucket back out of a merge, and the occupied-slot bits
     // cover 64 buckets: such a cache is refilled instead
     const slides = (g.mask & ((1 << L.BLK_MOM) | (1 << L.BLK_LSQ) | (1 << L.BLK_LSQ2))) === 0 && nb <= 64 ? L.GF_SLIDES : 0;
-    const cap = fifoCap(nb, slides !== 0, g.byRule);
     const pg: PlanGroup = {
       key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec,
-      cacheOff: off, fifoCap: cap, fifoOff: 0, fifoWords: cap > 0 ? fifoWords(g.mask, blockOff, g.reads) : 0, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
+      cacheOff: off, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
     };
-    off += rec + (cap > 0 ? L.CT_FIFO_BYTES : L.CT_BYTES);
+    off += rec + CACHE_TRAILER_BYTES;
     return pg;
   });
   const groupIndex = new Map(groups.map((g, i) => [g.key, i]));
@@ -196,20 +146,13 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   const ruleOff = off;
   const ruleBytes = ruleStateBytes(spec.rules);
   off += ruleBytes;
-  // the bucket FIFOs after what every evaluation reads: they are read only when buckets
-  // leave a window, and the words before them stay on as few lines as they did without
-  off = (off + 7) & ~7;
-  for (const g of groups) {
-    g.fifoOff = g.fifoCap > 0 ? off : 0;
-    off += g.fifoCap * 8 * popcount(g.fifoWords);
-  }
   for (const g of groups) {
     g.stateOff = off;
     off += g.stateBytes;
   }
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
-  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff, g.fifoCap, g.fifoOff, g.fifoWords]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
+  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
   return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, ruleOff, ruleBytes, hash: fnv1a(desc) };
 }
 
@@ -270,9 +213,6 @@ export function encodePlan(spec: ProgramSpec, prev: ProgramSpec | null): Uint8Ar
     u32(at + L.PG_STATE_OFF, g.stateOff);
     u32(at + L.PG_CACHE_OFF, g.cacheOff);
     u32(at + L.PG_FLAGS, g.flags);
-    u32(at + L.PG_FIFO_CAP, g.fifoCap);
-    u32(at + L.PG_FIFO_OFF, g.fifoOff);
-    u32(at + L.PG_FIFO_WORDS, g.fifoWords);
     u32(at + L.PG_PREV_OFF, p ? p.stateOff : L.NO_PREV);
     u32(at + L.PG_PREV_MASK, p ? p.mask : 0);
     u32(at + L.PG_PREV_REC_BYTES, p ? p.recBytes : 0);

@@ -25,8 +25,6 @@ export interface KernelExports {
   /** The same through the device's window cache (fills it): the rule VM's path; draining task only. */
   queryFeature(slot: number, feature: number, nowMs: number): number;
   ruleState(slot: number, rule: number): number;
-  /** 0 when the device's window-cache bucket FIFOs agree with its bucket rings (an invariant check for tests). */
-  fifoCheck(slot: number): number;
   deviceClock(slot: number): number;
   deviceAttr(slot: number, attr: number): number;
   deviceAttrIs(slot: number, attr: number, kind: number, value: number): number;

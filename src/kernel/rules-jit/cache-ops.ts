@@ -26,22 +26,6 @@ export function compiledSlides(g: Group): boolean {
   return true;
 }
 
-/** Offset of record word `recOff` (a block offset) from a FIFO entry's index × entry bytes: the entry keeps g.fifoWords, packed. */
-function inEntry(g: Group, recOff: number): number {
-  const w = recOff / 8;
-  if ((g.fifoWords & (1 << w)) === 0) throw new DamperError('DAMPER_ERR_RULES_JIT', `rules compiler: group ${g.index}'s FIFO does not keep record byte ${recOff}`);
-  let below = 0;
-  for (let k = 0; k < w; k++) if ((g.fifoWords & (1 << k)) !== 0) below++;
-  return g.fifoOff + 8 * below;
-}
-
-/** Bytes of one FIFO entry. */
-function entryBytes(g: Group): number {
-  let n = 0;
-  for (let x = g.fifoWords; x !== 0; x &= x - 1) n++;
-  return 8 * n;
-}
-
 /** Cache operations on locals of the function being emitted. */
 export class CacheEmitter {
   /** The tagged bucket of the record (set by the caller before `slide`). */
@@ -60,15 +44,13 @@ export class CacheEmitter {
   private readonly addr: number;
   private readonly ext: number;
   private readonly tmp: number;
-  private readonly head: number;
   private readonly acc: { cnt: number; n: number; sum: number; drift: number; mn: number; mx: number; ft: number; fv: number; lt: number; lv: number };
 
-  /** `slideImport`: the module's index of the kernel's jitSlide. */
-  constructor(private readonly fn: FunctionBody, private readonly slideImport: number) {
+  constructor(private readonly fn: FunctionBody) {
     const l = (t: ValType): number => fn.local(t);
     this.from = l(I64); this.to = l(I64); this.live = l(I32);
     this.q = l(F64); this.m = l(I64); this.first = l(I64); this.leaving = l(I64);
-    this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64); this.head = l(I32);
+    this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64);
     this.acc = { cnt: l(F64), n: l(F64), sum: l(F64), drift: l(F64), mn: l(F64), mx: l(F64), ft: l(F64), fv: l(F64), lt: l(F64), lv: l(F64) };
   }
 
@@ -90,14 +72,6 @@ export class CacheEmitter {
   slide(g: Group, s0: (() => void) | null): void {
     const fn = this.fn;
     const c = g.cache, t = g.cache + g.recBytes;
-    // the kernel slides a cache without a bucket FIFO, or one with buckets in the ring only
-    const kernelSlides = (): void => {
-      fn.i32(g.index).get(P_DEV).get(this.from).get(this.to).call(this.slideImport).set(this.live);
-    };
-    if (g.fifoCap === 0) { kernelSlides(); return; }
-    fn.get(P_DEV).mem(Op.i32Load, t + L.CT_FIFO_MISSING).if();
-    kernelSlides();
-    fn.else();
     fn.i32(1).set(this.live);
     fn.get(this.to).get(this.from).op(Op.i64LtS).if();
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c).i32(0).set(this.live);
@@ -122,7 +96,6 @@ export class CacheEmitter {
     fn.end().end(); // rest, sel
     fn.end(); // m ≥ nb
     fn.end(); // to < from
-    fn.end(); // missing
   }
 
   /** Pushes ringSlot(from − nb + 1, nb) (groups.ts), in f64 as the kernel. */
@@ -157,28 +130,18 @@ export class CacheEmitter {
       fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
     }
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
-    // an empty FIFO: head 0, none missing
-    if (g.fifoCap > 0) fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_FIFO_HEAD);
   }
 
-  /**
-   * FIFO entry `head` mod cap into local `addr` (read its copy of a record word at
-   * inEntry(g, block offset)), and head + 1.
-   */
-  private nextEntry(g: Group): void {
-    this.fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).i32(entryBytes(g)).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr)
-      .get(this.head).i32(1).op(Op.i32Add).set(this.head);
+  /** Address of the ring record in slot `slot` (an i64 on the stack) into local `addr`. */
+  private ringRecord(g: Group): void {
+    this.fn.op(Op.i32WrapI64).i32(g.recBytes).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr);
   }
 
-  /**
-   * takeOut (window-cache.ts) of the occupied buckets `sel` (slot bits: how many) from the
-   * oldest FIFO entries, oldest first; `rest` the slots that stay. The kernel reads the same
-   * values from the ring.
-   */
+  /** takeOut of ring slots `sel` (window-cache.ts), `rest` the slots that stay. */
   private takeOut(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, t = g.cache + g.recBytes, e = (off: number): number => inEntry(g, off);
+    const c = g.cache, t = g.cache + g.recBytes, ring = g.stateOff + L.GROUP_HEADER_BYTES;
     const oCnt = g.blockOff[L.BLK_CNT], oSum = g.blockOff[L.BLK_SUM], oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
     const hasCnt = has(g, L.BLK_CNT), hasSum = has(g, L.BLK_SUM), hasFl = has(g, L.BLK_FIRSTLAST);
     const readsMin = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MIN) !== 0;
@@ -193,22 +156,22 @@ export class CacheEmitter {
     if (hasFl) fn.get(P_DEV).mem(Op.f64Load, c + oFl).set(a.ft).get(P_DEV).mem(Op.f64Load, c + oFl + 16).set(a.lt);
     const extremes = readsMin || readsMax || hasFl;
     if (extremes) fn.i32(0).set(this.ext);
-    fn.get(P_DEV).mem(Op.i32Load, t + L.CT_FIFO_HEAD).set(this.head);
     fn.block().loop();
     fn.get(this.sel).op(Op.i64Eqz).brIf(1);
-    this.nextEntry(g);
+    fn.get(this.sel).op(Op.i64Ctz);
+    this.ringRecord(g);
     fn.get(this.sel).get(this.sel).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.sel);
     // a leaving bucket that holds a cached extreme: merge them again from the rest
-    if (readsMin) fn.get(this.addr).mem(Op.f64Load, e(oMm)).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
-    if (readsMax) fn.get(this.addr).mem(Op.f64Load, e(oMm + 8)).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
+    if (readsMin) fn.get(this.addr).mem(Op.f64Load, ring + oMm).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
+    if (readsMax) fn.get(this.addr).mem(Op.f64Load, ring + oMm + 8).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
     if (hasFl) {
-      fn.get(this.addr).mem(Op.f64Load, e(oFl)).get(a.ft).op(Op.f64Le)
-        .get(this.addr).mem(Op.f64Load, e(oFl + 16)).get(a.lt).op(Op.f64Ge).op(Op.i32Or).get(this.ext).op(Op.i32Or).set(this.ext);
+      fn.get(this.addr).mem(Op.f64Load, ring + oFl).get(a.ft).op(Op.f64Le)
+        .get(this.addr).mem(Op.f64Load, ring + oFl + 16).get(a.lt).op(Op.f64Ge).op(Op.i32Or).get(this.ext).op(Op.i32Or).set(this.ext);
     }
-    if (hasCnt) fn.get(a.cnt).get(this.addr).mem(Op.f64Load, e(oCnt)).op(Op.f64Sub).set(a.cnt);
+    if (hasCnt) fn.get(a.cnt).get(this.addr).mem(Op.f64Load, ring + oCnt).op(Op.f64Sub).set(a.cnt);
     if (hasSum) {
-      fn.get(a.n).get(this.addr).mem(Op.f64Load, e(oSum)).op(Op.f64Sub).set(a.n);
-      fn.get(a.drift).get(a.sum).get(this.addr).mem(Op.f64Load, e(oSum + 8)).op(Op.f64Sub).tee(a.sum)
+      fn.get(a.n).get(this.addr).mem(Op.f64Load, ring + oSum).op(Op.f64Sub).set(a.n);
+      fn.get(a.drift).get(a.sum).get(this.addr).mem(Op.f64Load, ring + oSum + 8).op(Op.f64Sub).tee(a.sum)
         .op(Op.f64Abs).f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).set(a.drift);
     }
     fn.br(0).end().end();
@@ -217,8 +180,6 @@ export class CacheEmitter {
       fn.get(P_DEV).get(a.n).mem(Op.f64Store, c + oSum).get(P_DEV).get(a.sum).mem(Op.f64Store, c + oSum + 8);
       fn.get(P_DEV).get(a.drift).mem(Op.f64Store, t + L.CT_DRIFT);
     }
-    fn.get(this.head).i32(g.fifoCap - 1).op(Op.i32And).set(this.head);
-    fn.get(P_DEV).get(this.head).mem(Op.i32Store, t + L.CT_FIFO_HEAD);
     if (extremes) {
       fn.get(this.ext).if();
       this.mergeExtremes(g);
@@ -227,37 +188,32 @@ export class CacheEmitter {
   }
 
   /**
-   * mergeExtremes: the min and max the program reads and first/last of the cache again from
-   * the FIFO entries of the occupied slots `rest` (identities first, then the strict
-   * comparisons entry by entry, oldest first); `head` is the oldest.
+   * mergeExtremes: min/max and first/last of the cache again from the occupied slots `rest`
+   * (identities first, then foldExtremes per slot, its strict comparisons in slot order).
    */
   private mergeExtremes(g: Group): void {
     const fn = this.fn;
     const a = this.acc;
-    const c = g.cache, e = (off: number): number => inEntry(g, off);
-    const readsMin = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MIN) !== 0;
-    const readsMax = has(g, L.BLK_MINMAX) && (g.flags & L.GF_READS_MAX) !== 0;
-    const hasFl = has(g, L.BLK_FIRSTLAST);
+    const c = g.cache, ring = g.stateOff + L.GROUP_HEADER_BYTES;
+    const hasMm = has(g, L.BLK_MINMAX), hasFl = has(g, L.BLK_FIRSTLAST);
     const oMm = g.blockOff[L.BLK_MINMAX], oFl = g.blockOff[L.BLK_FIRSTLAST];
-    if (readsMin) fn.f64(Infinity).set(a.mn);
-    if (readsMax) fn.f64(-Infinity).set(a.mx);
+    if (hasMm) fn.f64(Infinity).set(a.mn).f64(-Infinity).set(a.mx);
     // first/last values start as the identities' zeroes (resetBlock zeroes the block)
     if (hasFl) fn.f64(Infinity).set(a.ft).f64(0).set(a.fv).f64(-Infinity).set(a.lt).f64(0).set(a.lv);
     fn.block().loop();
     fn.get(this.rest).op(Op.i64Eqz).brIf(1);
-    this.nextEntry(g);
+    fn.get(this.rest).op(Op.i64Ctz);
+    this.ringRecord(g);
     fn.get(this.rest).get(this.rest).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.rest);
     const fold = (off: number, acc: number, cmp: number, then?: [number, number]): void => {
-      fn.get(this.addr).mem(Op.f64Load, e(off)).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
-      if (then) fn.get(this.addr).mem(Op.f64Load, e(then[0])).set(then[1]);
+      fn.get(this.addr).mem(Op.f64Load, ring + off).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
+      if (then) fn.get(this.addr).mem(Op.f64Load, ring + then[0]).set(then[1]);
       fn.end();
     };
-    if (readsMin) fold(oMm, a.mn, Op.f64Lt);
-    if (readsMax) fold(oMm + 8, a.mx, Op.f64Gt);
+    if (hasMm) { fold(oMm, a.mn, Op.f64Lt); fold(oMm + 8, a.mx, Op.f64Gt); }
     if (hasFl) { fold(oFl, a.ft, Op.f64Lt, [oFl + 8, a.fv]); fold(oFl + 16, a.lt, Op.f64Gt, [oFl + 24, a.lv]); }
     fn.br(0).end().end();
-    if (readsMin) fn.get(P_DEV).get(a.mn).mem(Op.f64Store, c + oMm);
-    if (readsMax) fn.get(P_DEV).get(a.mx).mem(Op.f64Store, c + oMm + 8);
+    if (hasMm) fn.get(P_DEV).get(a.mn).mem(Op.f64Store, c + oMm).get(P_DEV).get(a.mx).mem(Op.f64Store, c + oMm + 8);
     if (hasFl) {
       fn.get(P_DEV).get(a.ft).mem(Op.f64Store, c + oFl).get(P_DEV).get(a.fv).mem(Op.f64Store, c + oFl + 8)
         .get(P_DEV).get(a.lt).mem(Op.f64Store, c + oFl + 16).get(P_DEV).get(a.lv).mem(Op.f64Store, c + oFl + 24);

@@ -5,12 +5,12 @@
 // as straight-line code: thresholds, state offsets, window-cache offsets and bucket widths
 // are constants; each feature is computed at most once per evaluation (a local and a flag);
 // each window group's cache is checked against τ once. What it does not inline it calls back
-// into the kernel for (jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitSlide), in the
+// into the kernel for (jitSync, jitFeature, jitMatches, jitEmit, jitAttr), in the
 // interpreter's order, so both give the same records and the same state, byte for byte
 // (test/rules-jit.test.ts). Ticks stay with the interpreter. A second function, `upkeep`,
 // keeps the live window caches of sliding groups as events arrive (upkeep.ts).
 import { MODULE_MAX_PAGES } from '../memory.js';
-import { F64, FunctionBody, I32, I64, ModuleWriter } from '../wasm-writer.js';
+import { F64, FunctionBody, I32, ModuleWriter } from '../wasm-writer.js';
 import { Emitter, PARAMS } from './emitter.js';
 import { readProgram } from './read-program.js';
 import { SYNC_PARAMS, UPKEEP_PARAMS, UpkeepEmitter, emitSync } from './upkeep.js';
@@ -31,7 +31,6 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   m.importFunction('kernel', 'jitMatches', [I32, I32], [I32]);
   m.importFunction('kernel', 'jitEmit', [I32, I32, I32, I32, F64], [I32]);
   m.importFunction('kernel', 'jitAttr', [I32, I32], [F64]);
-  const jitSlide = m.importFunction('kernel', 'jitSlide', [I32, I32, I64, I64], [I32]);
   m.importSharedMemory('env', 'memory', 1, MODULE_MAX_PAGES);
   // functions: evaluate, upkeep, then one sync per sliding group (indices after the imports)
   const sliding = program.groups.filter(compiledSlides);
@@ -42,11 +41,11 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   program.rules.forEach((r, i) => e.rule(i, r));
   m.addFunction(PARAMS, [], fn, 'evaluate');
   const upkeep = new FunctionBody(UPKEEP_PARAMS);
-  new UpkeepEmitter(upkeep, jitSlide).emit(program.groups);
+  new UpkeepEmitter(upkeep).emit(program.groups);
   m.addFunction(UPKEEP_PARAMS, [], upkeep, 'upkeep');
   for (const g of sliding) {
     const body = new FunctionBody(SYNC_PARAMS);
-    emitSync(body, g, jitSync, jitSlide);
+    emitSync(body, g, jitSync);
     if (m.addFunction(SYNC_PARAMS, [], body) !== syncFn.get(g.index)) throw new Error('rules compiler: sync function index');
   }
   return m.encode();
@@ -59,7 +58,6 @@ export interface JitImports {
   jitMatches(rule: number, dev: number): number;
   jitEmit(rule: number, what: number, slot: number, epoch: number, ts: number): number;
   jitAttr(dev: number, attr: number): number;
-  jitSlide(group: number, dev: number, from: bigint, to: bigint): number;
 }
 
 /** The compiled functions the kernel's table holds while the program is active. */
@@ -80,8 +78,8 @@ export function instantiateRulesEvaluator(memory: WebAssembly.Memory, kernel: Ji
     if (modules.size >= MODULE_CACHE) modules.delete(modules.keys().next().value!);
     modules.set(key, mod);
   }
-  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitSlide } = kernel;
-  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr, jitSlide } });
+  const { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } = kernel;
+  const instance = new WebAssembly.Instance(mod, { env: { memory }, kernel: { jitSync, jitFeature, jitMatches, jitEmit, jitAttr } });
   const { evaluate, upkeep } = instance.exports;
   return evaluate && upkeep ? { evaluate, upkeep } : null;
 }

@@ -17,7 +17,7 @@ export type Node =
   | { k: 'bool'; a: Node };
 
 export interface Group {
-  index: number; metric: number; nb: number; mask: number; stateOff: number; cache: number; recBytes: number; flags: number; fifoCap: number; fifoOff: number; fifoWords: number;
+  index: number; metric: number; nb: number; mask: number; stateOff: number; cache: number; recBytes: number; flags: number;
   bucketMs: number; invBucketMs: number; invNb: number; windowSec: number; blockOff: number[];
 }
 export interface Feature { fn: number; group: Group | null; stateOff: number }
@@ -109,9 +109,6 @@ export function readProgram(memory: WebAssembly.Memory): Program | null {
       cache: v.getUint32(g + L.PG_CACHE_OFF, true),
       recBytes: v.getUint32(g + L.PG_REC_BYTES, true),
       flags: v.getUint32(g + L.PG_FLAGS, true),
-      fifoCap: v.getUint32(g + L.PG_FIFO_CAP, true),
-      fifoOff: v.getUint32(g + L.PG_FIFO_OFF, true),
-      fifoWords: v.getUint32(g + L.PG_FIFO_WORDS, true),
       bucketMs: v.getFloat64(g + L.PG_BUCKET_MS, true),
       invBucketMs: v.getFloat64(g + L.PG_INV_BUCKET_MS, true),
       invNb: v.getFloat64(g + L.PG_INV_NB, true),

@@ -26,9 +26,8 @@ export class UpkeepEmitter {
   private readonly addr: number;
   private readonly s0: number;
 
-  /** `slideImport`: the module's index of the kernel's jitSlide. */
-  constructor(private readonly fn: FunctionBody, slideImport: number) {
-    this.ops = new CacheEmitter(fn, slideImport);
+  constructor(private readonly fn: FunctionBody) {
+    this.ops = new CacheEmitter(fn);
     this.key = fn.local(I64);
     this.idf = fn.local(F64);
     this.hi = fn.local(F64);
@@ -101,8 +100,8 @@ export const SYNC_PARAMS: ValType[] = [I32, F64];
  * evaluator when τ has left the tagged bucket and the window holds something): the slide,
  * or jitSync's scan (`sync`: the import's index) when there is no record or it was dropped.
  */
-export function emitSync(fn: FunctionBody, g: Group, sync: number, slideImport: number): void {
-  const ops = new CacheEmitter(fn, slideImport);
+export function emitSync(fn: FunctionBody, g: Group, sync: number): void {
+  const ops = new CacheEmitter(fn);
   const tag = fn.local(I64), hi = fn.local(F64);
   const dev = 0, tau = 1;
   fn.get(dev).mem(Op.i64Load, g.cache).tee(tag).op(Op.i64Eqz).if().i32(g.index).get(dev).get(tau).i32(1).call(sync).op(Op.return).end();
