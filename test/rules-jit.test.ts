@@ -90,14 +90,22 @@ function runSpec(
   return null;
 }
 
+/** A windowed feature of the test programs below. */
+const feat = (fn: FeatureFn, metric: number, windowMs: number, bucketMs: number, canonical: string): FeatureSpec =>
+  ({ fn, metric, windowMs, bucketMs, halfLifeMs: 0, canonical });
+
+/** A rule without for, clear, cooldown or match that reads features `reads`. */
+const plainRule = (id: string, when: Expr, reads: number[]): RuleSpec => ({
+  id, key: id, when, clear: null, forMs: 0, cooldownMs: 0, usesAge: false, match: [],
+  reads: reads.map((index) => ({ kind: 'feature' as const, index })), actions: [],
+});
+
 /**
  * Rules over sliding window groups only (the ones the compiled upkeep keeps): a group whose
  * min and max both count, one with first/last beside a sum, one of another metric with min
  * only, so that buckets holding a cached extreme leave the window and others do not.
  */
 function slidingSpec(): ProgramSpec {
-  const feat = (fn: FeatureFn, metric: number, windowMs: number, bucketMs: number, canonical: string): FeatureSpec =>
-    ({ fn, metric, windowMs, bucketMs, halfLifeMs: 0, canonical });
   const features = [
     feat(FeatureFn.Max, 0, 4_000, 250, 'max(temperature, 4s, 250ms)'),
     feat(FeatureFn.Min, 0, 4_000, 250, 'min(temperature, 4s, 250ms)'),
@@ -119,10 +127,7 @@ function slidingSpec(): ProgramSpec {
     [and(cmp('>', 0, 8), cmp('<', 5, 4)), [0, 5]],
     [and(cmp('>', 0, 8), cmp('>', 6, 9)), [0, 6]],
   ];
-  const rules: RuleSpec[] = whens.map(([when, reads], i) => ({
-    id: `s${i}`, key: `s${i}`, when, clear: null, forMs: 0, cooldownMs: 0, usesAge: false, match: [],
-    reads: reads.map((index) => ({ kind: 'feature' as const, index })), actions: [],
-  }));
+  const rules = whens.map(([when, reads], i) => plainRule(`s${i}`, when, reads));
   return { version: 1, metrics: ['temperature', 'errors'], attrs: [], strings: [], features, rules };
 }
 
@@ -146,17 +151,12 @@ const arbSlidingSteps = (): fc.Arbitrary<Step[]> => fc.array(fc.record({
  * windows of 3, 4 and 16 buckets.
  */
 function smallWindowsSpec(): ProgramSpec {
-  const feat = (fn: FeatureFn, windowMs: number, bucketMs: number, canonical: string): FeatureSpec =>
-    ({ fn, metric: 0, windowMs, bucketMs, halfLifeMs: 0, canonical });
   const features = [
-    feat(FeatureFn.Avg, 3_000, 1_000, 'avg(temperature, 3s, 1s)'),
-    feat(FeatureFn.Max, 2_000, 500, 'max(temperature, 2s, 500ms)'),
-    feat(FeatureFn.Count, 4_000, 250, 'count(temperature, 4s, 250ms)'),
+    feat(FeatureFn.Avg, 0, 3_000, 1_000, 'avg(temperature, 3s, 1s)'),
+    feat(FeatureFn.Max, 0, 2_000, 500, 'max(temperature, 2s, 500ms)'),
+    feat(FeatureFn.Count, 0, 4_000, 250, 'count(temperature, 4s, 250ms)'),
   ];
-  const rules: RuleSpec[] = [6, 8, 5].map((value, f) => ({
-    id: `f${f}`, key: `f${f}`, when: { op: '>', left: { op: 'feature', index: f }, right: { op: 'num', value } }, clear: null,
-    forMs: 0, cooldownMs: 0, usesAge: false, match: [], reads: [{ kind: 'feature' as const, index: f }], actions: [],
-  }));
+  const rules = [6, 8, 5].map((value, f) => plainRule(`f${f}`, { op: '>', left: { op: 'feature', index: f }, right: { op: 'num', value } }, [f]));
   return { version: 1, metrics: ['temperature'], attrs: [], strings: [], features, rules };
 }
 
