@@ -182,9 +182,20 @@ export const PG_BYTES = 88;
 export const GF_SLIDES = 1; //            buckets can leave the cache record one by one (no MOM/LSQ/LSQ2, nb ≤ 64)
 export const GF_READS_MIN = 2; //         a feature of the program reads the group's min
 export const GF_READS_MAX = 4; //         … its max
+export const GF_FIFO = 8; //              the cache trailer holds a value FIFO (CT_FIFO; rules read the group, blocks ⊆ CNT|SUM|MINMAX)
 // Window cache trailer, after the cache record's PG_REC_BYTES (assembly/kernel/window-cache.ts).
 export const CT_DRIFT = 0; //              f64  bound on the cached sum's drift (≤ 0: exactly as a scan gives it)
 export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucket of the cached window (nb ≤ 64)
+export const CT_FIFO = 16; //              GF_FIFO groups: the value FIFO (FIFO_BYTES) follows the trailer's two words
+// Value FIFO (assembly/kernel/window-cache.ts): the single values of the newest occupied buckets of the cached window.
+export const FIFO_K = 8; //                entries
+export const FIFO_BYTES = 72; //           header (5 × u8, 3 spare) and FIFO_K f64 values
+export const FH_HEAD = 0; //               u8   position of the oldest entry
+export const FH_COUNT = 1; //              u8   entries
+export const FH_MISSING = 2; //            u8   oldest occupied buckets of the window that have no entry
+export const FH_MULTI = 3; //              u8   bit p: the bucket of position p holds more than one value (read its ring record)
+export const FH_NEWEST = 4; //             u8   1 << position of the newest entry appended (stale once it left: harmless)
+export const FIFO_VALUES = 8; //           f64[FIFO_K]
 // A sum/avg query on a cache whose drift exceeds this share of the sum scans again: 2^-33 ≈ 1.2e-10, inside SPEC §4.2's 1e-9.
 export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
 // Rounding of one f64 addition or subtraction, as the drift bound counts it: at most half an ulp of its result (2^-53 |r|); twice that for margin.

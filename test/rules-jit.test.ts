@@ -2,7 +2,8 @@
 // after events: the same random rule sets and streams through two kernels, one compiling the
 // rules and one interpreting them, must give the same records and leave the same kernel
 // memory, byte for byte — window caches included, so a cache synced or refilled at another
-// moment than the interpreter's would show. test/rules-kernel.test.ts holds the compiled path
+// moment than the interpreter's would show — and the window caches' value FIFOs must hold
+// what the ring records do (window-fifo-check.ts). test/rules-kernel.test.ts holds the compiled path
 // (the default) to the reference engine.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -14,9 +15,13 @@ import { compileRulesModule } from '../src/kernel/rules-jit/index.js';
 import type { Transition } from '../src/reference/rules.js';
 import { arbDrafts, arbSteps, buildSpec, switchDrafts, BASE_TS, type RuleDraft, type Step } from './rules-kernel-arb.js';
 import { KernelDriver, type BatchEvent } from './rules-kernel-driver.js';
+import { fifoViolation } from './window-fifo-check.js';
 
-/** Event values: small integers, and magnitudes whose sums cancel (window sums drift, then rescan). */
-const VALUES = [0, 1, 3, 5, 7, 1e17, -1e17, 2.5, 1e-300, 9, 10];
+/**
+ * Event values: small integers, magnitudes whose sums cancel (window sums drift, then
+ * rescan), and −0 (a bucket of it sums to +0: the value FIFO must take out what the ring would).
+ */
+const VALUES = [0, 1, 3, 5, 7, 1e17, -1e17, 2.5, 1e-300, 9, 10, -0];
 
 function sameRecords(a: Transition[], b: Transition[]): string | null {
   if (a.length !== b.length) return `${a.length} records compiled, ${b.length} interpreted`;
@@ -84,7 +89,7 @@ function runSpec(
       jit.install(program);
       vm.install(program);
     }
-    const d = sameRecords(a, b) ?? sameMemory(jit.memory, vm.memory);
+    const d = sameRecords(a, b) ?? sameMemory(jit.memory, vm.memory) ?? fifoViolation(jit.memory, jit.program);
     if (d) return `after step ${i} (${s.kind}): ${d}`;
   }
   return null;
@@ -173,6 +178,35 @@ const arbLateSteps = (): fc.Arbitrary<Step[]> => fc.array(fc.record({
   });
 });
 
+/**
+ * Rules over a 16-bucket window whose group (n, sum, min/max) keeps a value FIFO of
+ * FIFO_K = 8 entries, fed denser than that: the FIFO overflows (its oldest buckets go
+ * missing), empties, takes out buckets of one value and of several, and merges the max again.
+ */
+function fifoSpec(): ProgramSpec {
+  const features = [
+    feat(FeatureFn.Max, 0, 4_000, 250, 'max(temperature, 4s, 250ms)'),
+    feat(FeatureFn.Avg, 0, 4_000, 250, 'avg(temperature, 4s, 250ms)'),
+  ];
+  const rules = [plainRule('mx', { op: '>', left: { op: 'feature', index: 0 }, right: { op: 'num', value: 8 } }, [0]),
+    plainRule('av', { op: '<', left: { op: 'feature', index: 1 }, right: { op: 'num', value: 4 } }, [1])];
+  return { version: 1, metrics: ['temperature'], attrs: [], strings: [], features, rules };
+}
+
+/** One device, steps of 0 to 5 s (mostly about a bucket: 10 and more occupied buckets), a few late. */
+const arbDenseSteps = (): fc.Arbitrary<Step[]> => fc.array(fc.record({
+  slot: fc.constant(0),
+  dt: fc.oneof({ arbitrary: fc.constantFrom(0, 50, 100, 150, 200, 250, 250, 300, 350, 400), weight: 20 }, { arbitrary: fc.constantFrom(2_500, 5_000), weight: 1 }),
+  back: fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 300, 900),
+  value: fc.integer({ min: 0, max: 11 }),
+}), { minLength: 1, maxLength: 150 }).map((raw) => {
+  let clock = BASE_TS;
+  return raw.map((r): Step => {
+    clock += r.dt;
+    return { kind: 'event', slot: r.slot, metric: 0, ts: clock - r.back, value: r.value, now: clock + 5 };
+  });
+});
+
 describe('compiled rule evaluator vs the interpreter', () => {
   it('random rule sets, streams and switches give the same records and the same kernel memory', () => {
     fc.assert(fc.property(arbDrafts(), arbSteps({ withSwitch: true }), fc.integer({ min: 1, max: 8 }), (drafts, steps, batch) => {
@@ -195,6 +229,12 @@ describe('compiled rule evaluator vs the interpreter', () => {
   it('the same for small windows read by every evaluation, with events late into earlier buckets', () => {
     fc.assert(fc.property(arbLateSteps(), fc.integer({ min: 1, max: 8 }), (steps, batch) => {
       expect(runSpec(smallWindowsSpec(), steps, batch, 64 * 1024, () => { throw new Error('no switches here'); })).toBeNull();
+    }), { numRuns: 300 });
+  });
+
+  it('the same for a window with more occupied buckets than its value FIFO holds', () => {
+    fc.assert(fc.property(arbDenseSteps(), fc.integer({ min: 1, max: 8 }), (steps, batch) => {
+      expect(runSpec(fifoSpec(), steps, batch, 64 * 1024, () => { throw new Error('no switches here'); })).toBeNull();
     }), { numRuns: 300 });
   });
 

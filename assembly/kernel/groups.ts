@@ -119,5 +119,5 @@ function cacheAddEvent(g: usize, mask: u32, cache: usize, rec: usize, ts: f64, t
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const hi = ts < tau ? floorDiv(tau, bucketMs, load<f64>(g + PG_INV_BUCKET_MS)) : idf;
   addEvent(g, mask, cache, ts, ((idf - hi + <f64>load<u32>(g + PG_NB) - 1) * bucketMs) / 1000 + tb, v);
-  cacheAdded(g, mask, cache, rec, <u64>r);
+  cacheAdded(g, mask, cache, rec, <u64>r, v, idf == hi);
 }

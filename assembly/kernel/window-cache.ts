@@ -16,13 +16,15 @@
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, GF_FIFO, CT_FIFO, FIFO_K, FIFO_VALUES, FH_MULTI, FH_NEWEST,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 import { K_CACHES_LIVE } from './private';
+
+const FK = <u32>FIFO_K;
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -135,6 +137,8 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   store<u32>(K_CACHES_LIVE, 1);
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
+  // the FIFO starts with no entry: every occupied bucket is read from its ring until it leaves
+  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u32>(c + rb + CT_FIFO, fifoHeader(0, 0, <u32>popcnt(occ), 0));
   store<i64>(c, hi ^ ID_TAG);
 }
 
@@ -143,6 +147,25 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // the window's bucket sums (a fill stores it negated: the record is then exactly what a scan
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
 // ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
+//
+// GF_FIFO groups (encode-plan.ts: rules read them, their blocks are counts, sums and
+// min/max) keep a *value FIFO* after the trailer (CT_FIFO): on a sparse stream the bucket
+// that leaves a sliding window was written minutes earlier, and reading its ring record
+// was the rules path's largest cost (docs/rule-vm.md). A bucket that holds one value v is
+// the record (count 1, n 1, sum 0 + v, min = max = v), so the FIFO keeps the values of the
+// newest occupied buckets, oldest first, in FK entries of the hot prefix:
+//   FH_HEAD    position of the oldest entry,
+//   FH_COUNT   k, entries,
+//   FH_MISSING m, oldest occupied buckets with no entry (m + k = occupied buckets),
+//   FH_MULTI   bit p: the bucket at position p got a second value (its ring record counts),
+//   FH_NEWEST  1 << position of the last entry appended: a second value in the newest
+//              bucket sets that bit (when the entry has left already, the bit of a free
+//              position, which the next append there clears).
+// In bucket order, occupied bucket j ≥ m sits at position (head + j − m) mod FK. A new
+// newest bucket is appended (the oldest entry becomes "missing" when the FIFO is full); a
+// fill, or an event into an earlier bucket than the newest (late), leaves every bucket to
+// the ring (m = occupied, k = 0); take-outs remove the oldest. The compiled upkeep keeps
+// it byte for byte as here (src/kernel/rules-jit/cache-ops.ts).
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
@@ -150,13 +173,62 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
  * bucket's own too: that sum is what a slide later takes back out) counts in the drift.
  */
 @inline
-export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64): void {
+export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64, v: f64, newest: bool): void {
   const t = c + <usize>load<u32>(g + PG_REC_BYTES);
-  store<u64>(t + CT_OCCUPIED, load<u64>(t + CT_OCCUPIED) | (<u64>1 << slot));
+  const occ = load<u64>(t + CT_OCCUPIED);
+  store<u64>(t + CT_OCCUPIED, occ | (<u64>1 << slot));
   if ((mask & (1 << BLK_SUM)) != 0) {
     const o = blockOff(g, BLK_SUM) + 8;
     store<f64>(t + CT_DRIFT, Math.abs(load<f64>(t + CT_DRIFT)) + (Math.abs(load<f64>(c + o)) + Math.abs(load<f64>(rec + o))) * SUM_ROUNDING);
   }
+  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) fifoAdded(t + CT_FIFO, occ, <u64>1 << slot, v, newest);
+}
+
+/** A FIFO header word: head, count, missing, multi bits (one byte each, FH_*). */
+// @ts-ignore: decorator
+@inline
+export function fifoHeader(head: u32, count: u32, missing: u32, multi: u32): u32 {
+  return head | (count << 8) | (missing << 16) | (multi << 24);
+}
+
+/**
+ * The value FIFO `f` after value `v` went into the cached window's ring slot `bit` (`occ`:
+ * the occupied slots before it); `newest`: the event is in the window's last bucket.
+ */
+function fifoAdded(f: usize, occ: u64, bit: u64, v: f64, newest: bool): void {
+  // into an earlier bucket (a late event): no entry is kept, every bucket reads its ring
+  if (!newest) { store<u32>(f, fifoHeader(0, 0, <u32>popcnt(occ | bit), 0)); return; }
+  if ((occ & bit) != 0) {
+    // a second value in the newest bucket: its entry, the last, no longer describes it
+    store<u8>(f + FH_MULTI, load<u8>(f + FH_MULTI) | load<u8>(f + FH_NEWEST));
+    return;
+  }
+  const hd = load<u32>(f);
+  let head = hd & 0xff, k = (hd >> 8) & 0xff, missing = (hd >> 16) & 0xff;
+  const multi = hd >>> 24;
+  let p: u32;
+  if (k < FK) {
+    p = head + k;
+    if (p >= FK) p -= FK;
+    k++;
+  } else {
+    // full: the oldest entry's bucket is read from its ring from now on
+    p = head;
+    head = head == FK - 1 ? 0 : head + 1;
+    missing++;
+  }
+  store<f64>(f + FIFO_VALUES + (<usize>p << 3), v);
+  store<u8>(f + FH_NEWEST, <u8>(<u32>1 << p));
+  // a NaN makes a record whose min and max stay at their identities: not a single value
+  store<u32>(f, fifoHeader(head, k, missing, (multi & ~(1 << p)) | (<u32>(v != v) << p)));
+}
+
+/** `bits` of a ring of nb ≤ 64 slots rotated so that slot `first` is bit 0: ctz then walks them in bucket order. */
+// @ts-ignore: decorator
+@inline
+function fromSlot(bits: u64, first: i64, nb: i64): u64 {
+  const r = (bits >> <u64>first) | (bits << <u64>(nb - first));
+  return nb == 64 ? r : r & ((<u64>1 << <u64>nb) - 1);
 }
 
 /** Bits first … first + m − 1 (mod nb) of a ring of nb ≤ 64 slots; m < nb. */
@@ -189,7 +261,8 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
     emptyCache(g, c);
     return true;
   }
-  const leaving = slotRange(s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb), to - from, nb);
+  const first = s0 >= 0 ? s0 : ringSlot(from - nb + 1, nb);
+  const leaving = slotRange(first, to - from, nb);
   const occ = load<u64>(t + CT_OCCUPIED);
   // most slides in a sparse stream cross only empty buckets; when every occupied bucket
   // leaves, the record is emptied without reading them (and without rounding residue)
@@ -198,7 +271,7 @@ export function slideCache(g: usize, d: usize, c: usize, from: i64, to: i64, s0:
       emptyCache(g, c);
     } else {
       store<u64>(t + CT_OCCUPIED, occ & ~leaving);
-      takeOut(g, d, c, flags, occ & leaving, occ & ~leaving);
+      takeOut(g, d, c, flags, first, nb, occ & leaving, occ & ~leaving);
     }
   }
   return true;
@@ -209,10 +282,15 @@ function emptyCache(g: usize, c: usize): void {
   resetRecord(g, load<u32>(g + PG_MASK), c, rb);
   store<f64>(c + rb + CT_DRIFT, 0);
   store<u64>(c + rb + CT_OCCUPIED, 0);
+  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u32>(c + rb + CT_FIFO, 0);
 }
 
-/** Takes the buckets of ring slots `sel` out of cache record `c`; `rest` are the slots that stay. */
-function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64): void {
+/**
+ * Takes the buckets of ring slots `sel` out of cache record `c`, oldest first (the window's
+ * first bucket is in slot `first`); `rest` are the slots that stay. A bucket with a FIFO
+ * entry of one value is taken out as that value, the others from their ring records.
+ */
+function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, sel: u64, rest: u64): void {
   const mask = load<u32>(g + PG_MASK);
   const rb = <usize>load<u32>(g + PG_REC_BYTES);
   const t = c + rb;
@@ -227,9 +305,29 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   const mn = hasMinMax ? load<f64>(c + oMm) : 0, mx = hasMinMax ? load<f64>(c + oMm + 8) : 0;
   const ft = hasFl ? load<f64>(c + oFl) : 0, lt = hasFl ? load<f64>(c + oFl + 16) : 0;
   let extremes = false;
-  while (sel != 0) {
-    const r = ring + <usize>ctz(sel) * rb;
-    sel &= sel - 1;
+  const fifo = (flags & GF_FIFO) != 0;
+  const f = t + CT_FIFO;
+  const hd = fifo ? load<u32>(f) : 0;
+  let head = hd & 0xff, k = (hd >> 8) & 0xff, missing = (hd >> 16) & 0xff;
+  const multi = hd >>> 24;
+  let bits = fromSlot(sel, first, nb);
+  for (let j: u32 = 0; bits != 0; j++) {
+    let s = first + <i64>ctz(bits);
+    if (s >= nb) s -= nb;
+    bits &= bits - 1;
+    const v = fifo ? fifoValue(f, head, missing, multi, j) : NaN;
+    if (v == v) {
+      // one value: the record would hold count 1, n 1, sum 0 + v, min = max = v
+      if (hasMinMax && ((readsMin && v <= mn) || (readsMax && v >= mx))) extremes = true;
+      if (hasCnt) cnt -= 1;
+      if (hasSum) {
+        n -= 1;
+        sum -= 0 + v;
+        drift += Math.abs(sum) * SUM_ROUNDING;
+      }
+      continue;
+    }
+    const r = ring + <usize>s * rb;
     if (hasMinMax && ((readsMin && load<f64>(r + oMm) <= mn) || (readsMax && load<f64>(r + oMm + 8) >= mx))) extremes = true;
     if (hasFl && (load<f64>(r + oFl) <= ft || load<f64>(r + oFl + 16) >= lt)) extremes = true;
     if (hasCnt) cnt -= load<f64>(r + oCnt);
@@ -241,16 +339,61 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, sel: u64, rest: u64):
   }
   if (hasCnt) store<f64>(c + oCnt, cnt);
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
-  if (extremes) mergeExtremes(g, mask, c, ring, rb, rest);
+  if (fifo) {
+    // the leaving buckets are the oldest: first the missing ones, then the oldest entries
+    const out = <u32>popcnt(sel);
+    if (out <= missing) {
+      missing -= out;
+    } else {
+      const gone = out - missing;
+      missing = 0;
+      head += gone;
+      if (head >= FK) head -= FK;
+      k -= gone;
+    }
+    store<u32>(f, fifoHeader(head, k, missing, multi));
+  }
+  if (extremes) mergeExtremes(g, mask, c, ring, rb, fromSlot(rest, first, nb), first, nb, fifo);
 }
 
-/** Min/max and first/last of the cache again, from the occupied buckets of the window. */
-function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, occ: u64): void {
+/**
+ * The value of the FIFO entry of occupied bucket `j` (bucket order) when it has one and the
+ * bucket holds that one value; NaN when its ring record must be read (a NaN event value is
+ * marked multi when appended, fifoAdded).
+ */
+// @ts-ignore: decorator
+@inline
+function fifoValue(f: usize, head: u32, missing: u32, multi: u32, j: u32): f64 {
+  if (j < missing) return NaN;
+  let p = head + j - missing;
+  if (p >= FK) p -= FK;
+  return ((multi >> p) & 1) != 0 ? NaN : load<f64>(f + FIFO_VALUES + (<usize>p << 3));
+}
+
+/**
+ * Min/max and first/last of the cache again, from the occupied buckets of the window:
+ * `bits`, slots in bucket order from slot `first` (fromSlot), with the FIFO's values when the
+ * group has one (`fifo`: a FIFO group has min/max and no first/last).
+ */
+function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, bits: u64, first: i64, nb: i64, fifo: bool): void {
   resetExtremes(g, mask, c);
+  const f = c + rb + CT_FIFO;
+  const hd = fifo ? load<u32>(f) : 0;
+  const head = hd & 0xff, missing = (hd >> 16) & 0xff, multi = hd >>> 24;
+  const o = blockOff(g, BLK_MINMAX);
   // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
-  while (occ != 0) {
-    foldExtremes(g, mask, c, ring + <usize>ctz(occ) * rb);
-    occ &= occ - 1;
+  for (let j: u32 = 0; bits != 0; j++) {
+    let s = first + <i64>ctz(bits);
+    if (s >= nb) s -= nb;
+    bits &= bits - 1;
+    const v = fifo ? fifoValue(f, head, missing, multi, j) : NaN;
+    if (v == v) {
+      // foldExtremes of a record min = max = v
+      if (v < load<f64>(c + o)) store<f64>(c + o, v);
+      if (v > load<f64>(c + o + 8)) store<f64>(c + o + 8, v);
+      continue;
+    }
+    foldExtremes(g, mask, c, ring + <usize>s * rb);
   }
 }
 

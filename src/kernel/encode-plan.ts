@@ -10,6 +10,9 @@ export const BLOCK_BYTES = [8, 16, 16, 32, 24, 40, 88, 8] as const;
 const ERR_PLAN = 'DAMPER_ERR_PLAN';
 /** After a group's window cache record: the f64 drift bound of its sum and the u64 occupied-slot bits (window-cache.ts). */
 const CACHE_TRAILER_BYTES = 16;
+/** Blocks a value FIFO can stand in for (a bucket of one value v: count 1, n 1, sum 0 + v, min = max = v). */
+const FIFO_BLOCKS = (1 << L.BLK_CNT) | (1 << L.BLK_SUM) | (1 << L.BLK_MINMAX);
+const FIFO_VALUE_BLOCKS = (1 << L.BLK_SUM) | (1 << L.BLK_MINMAX);
 
 /** Accumulator block a windowed function reads; -1 for last, ewma and age. */
 export function blockOf(fn: FeatureFn): number {
@@ -43,7 +46,7 @@ export interface PlanGroup {
   blockOff: number[];
   recBytes: number;
   stateOff: number;
-  /** Offset of the group's window cache record (recBytes, then a 16-byte trailer) in the device block. */
+  /** Offset of the group's window cache record (recBytes, then a 16-byte trailer and, GF_FIFO, the value FIFO) in the device block. */
   cacheOff: number;
   /** GF_* (window cache: can it slide, which extremes the program reads). */
   flags: number;
@@ -113,6 +116,11 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   // loop touches ahead (assembly/kernel/touch.ts): the groups' window caches
   // (assembly/kernel/window-cache.ts), the scalar features, the rule state; the bucket rings
   // follow.
+  // groups a rule reads keep a value FIFO after their cache trailer (window-cache.ts) when
+  // their blocks allow it: a bucket of one event is then taken out of a sliding window from
+  // the FIFO, in the hot prefix, instead of from its ring record, written minutes earlier
+  const ruleRead = new Set<string>();
+  for (const r of spec.rules) for (const x of r.reads) if (x.kind === 'feature' && blockOf(spec.features[x.index].fn) >= 0) ruleRead.add(groupKey(spec.features[x.index]));
   let off = L.DEVICE_HEADER_BYTES;
   const groups: PlanGroup[] = keys.map((key) => {
     const g = byKey.get(key)!;
@@ -126,11 +134,12 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
     // moments and fits cannot take a bucket back out of a merge, and the occupied-slot bits
     // cover 64 buckets: such a cache is refilled instead
     const slides = (g.mask & ((1 << L.BLK_MOM) | (1 << L.BLK_LSQ) | (1 << L.BLK_LSQ2))) === 0 && nb <= 64 ? L.GF_SLIDES : 0;
+    const fifo = slides !== 0 && ruleRead.has(key) && (g.mask & ~FIFO_BLOCKS) === 0 && (g.mask & FIFO_VALUE_BLOCKS) !== 0 ? L.GF_FIFO : 0;
     const pg: PlanGroup = {
       key, metric: g.metric, windowMs: g.windowMs, bucketMs: g.bucketMs, nb, mask: g.mask, blockOff, recBytes: rec,
-      cacheOff: off, flags: slides | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
+      cacheOff: off, flags: slides | fifo | g.reads, stateOff: 0, stateBytes: L.GROUP_HEADER_BYTES + nb * rec,
     };
-    off += rec + CACHE_TRAILER_BYTES;
+    off += rec + CACHE_TRAILER_BYTES + (fifo ? L.FIFO_BYTES : 0);
     return pg;
   });
   const groupIndex = new Map(groups.map((g, i) => [g.key, i]));
@@ -152,7 +161,7 @@ export function planLayout(spec: ProgramSpec): PlanLayout {
   }
   const scalarsByMetric: number[][] = spec.metrics.map(() => []);
   spec.features.forEach((f, i) => { if (blockOf(f.fn) < 0) scalarsByMetric[f.metric].push(i); });
-  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
+  const desc = JSON.stringify([groups.map((g) => [g.key, g.mask, g.stateOff, g.cacheOff, g.flags]), spec.features.map((f, i) => [f.canonical, featureStateOff[i]]), off]);
   return { groups, featureGroup, featureStateOff, scalarsByMetric, stateEnd: off, ruleOff, ruleBytes, hash: fnv1a(desc) };
 }
 

@@ -15,19 +15,20 @@ export type BlockType = typeof VOID | ValType;
 export const Op = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f, call: 0x10,
   localGet: 0x20, localSet: 0x21, localTee: 0x22,
-  i32Load: 0x28, i64Load: 0x29, f64Load: 0x2b, i32Store: 0x36, i64Store: 0x37, f64Store: 0x39,
+  i32Load: 0x28, i64Load: 0x29, f64Load: 0x2b, i32Load8U: 0x2d, i32Store: 0x36, i64Store: 0x37, f64Store: 0x39, i32Store8: 0x3a,
   i32Const: 0x41, i64Const: 0x42, f64Const: 0x44,
   i32Eqz: 0x45, i32Eq: 0x46, i32Ne: 0x47, i64Eqz: 0x50, i64Eq: 0x51, i64Ne: 0x52, i64LtS: 0x53, i64GtS: 0x55, i64LeS: 0x57, i64GeS: 0x59,
   f64Eq: 0x61, f64Ne: 0x62, f64Lt: 0x63, f64Gt: 0x64, f64Le: 0x65, f64Ge: 0x66,
-  i32Add: 0x6a, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72,
-  i64Ctz: 0x7a, i64Add: 0x7c, i64Sub: 0x7d, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Shl: 0x86,
+  i32LtU: 0x49, i32GeU: 0x4f,
+  i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32And: 0x71, i32Or: 0x72, i32Xor: 0x73, i32Shl: 0x74, i32ShrU: 0x76,
+  i64Ctz: 0x7a, i64Popcnt: 0x7b, i64Add: 0x7c, i64Sub: 0x7d, i64And: 0x83, i64Or: 0x84, i64Xor: 0x85, i64Shl: 0x86, i64ShrU: 0x88,
   f64Abs: 0x99, f64Neg: 0x9a, f64Floor: 0x9c, f64Add: 0xa0, f64Sub: 0xa1, f64Mul: 0xa2, f64Div: 0xa3,
   i32WrapI64: 0xa7, f64ConvertI32U: 0xb8, f64ConvertI64S: 0xb9, f64ReinterpretI64: 0xbf,
 } as const;
 
 /** Natural alignment (log2 bytes) of the loads and stores above. */
 const ALIGN: Record<number, number> = {
-  [Op.i32Load]: 2, [Op.i64Load]: 3, [Op.f64Load]: 3, [Op.i32Store]: 2, [Op.i64Store]: 3, [Op.f64Store]: 3,
+  [Op.i32Load]: 2, [Op.i64Load]: 3, [Op.f64Load]: 3, [Op.i32Load8U]: 0, [Op.i32Store]: 2, [Op.i64Store]: 3, [Op.f64Store]: 3, [Op.i32Store8]: 0,
 };
 
 /** A byte sink with the spec's integer encodings. */

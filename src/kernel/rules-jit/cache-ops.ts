@@ -14,6 +14,9 @@ import { DamperError } from '../../errors.js';
 const P_DEV = 0;
 export const ID_TAG = -(2n ** 63n);
 export const has = (g: Group, b: number): boolean => (g.mask & (1 << b)) !== 0;
+/** True for a group with a value FIFO (encode-plan.ts, window-cache.ts); its offset in the device block. */
+const hasFifo = (g: Group): boolean => (g.flags & L.GF_FIFO) !== 0;
+const fifoOf = (g: Group): number => g.cache + g.recBytes + L.CT_FIFO;
 /** Blocks a sliding group may have (GF_SLIDES rules out moments and fits). */
 const SLIDING_BLOCKS = (1 << L.BLK_CNT) | (1 << L.BLK_SUM) | (1 << L.BLK_MINMAX) | (1 << L.BLK_FIRSTLAST) | (1 << L.BLK_RFIT);
 
@@ -44,6 +47,16 @@ export class CacheEmitter {
   private readonly addr: number;
   private readonly ext: number;
   private readonly tmp: number;
+  // the value FIFO (window-cache.ts): header fields, the walk's bucket rank and position
+  private readonly bits: number;
+  private readonly slot: number;
+  private readonly head: number;
+  private readonly count: number;
+  private readonly missing: number;
+  private readonly multi: number;
+  private readonly rank: number;
+  private readonly pos: number;
+  private readonly val: number;
   private readonly acc: { cnt: number; n: number; sum: number; drift: number; mn: number; mx: number; ft: number; fv: number; lt: number; lv: number };
 
   constructor(private readonly fn: FunctionBody) {
@@ -51,6 +64,8 @@ export class CacheEmitter {
     this.from = l(I64); this.to = l(I64); this.live = l(I32);
     this.q = l(F64); this.m = l(I64); this.first = l(I64); this.leaving = l(I64);
     this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64);
+    this.bits = l(I64); this.slot = l(I64);
+    this.head = l(I32); this.count = l(I32); this.missing = l(I32); this.multi = l(I32); this.rank = l(I32); this.pos = l(I32); this.val = l(F64);
     this.acc = { cnt: l(F64), n: l(F64), sum: l(F64), drift: l(F64), mn: l(F64), mx: l(F64), ft: l(F64), fv: l(F64), lt: l(F64), lv: l(F64) };
   }
 
@@ -130,6 +145,60 @@ export class CacheEmitter {
       fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
     }
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
+    if (hasFifo(g)) fn.get(P_DEV).i32(0).mem(Op.i32Store, fifoOf(g));
+  }
+
+  /** `bits` := local `x` rotated so that ring slot `first` is bit 0 (window-cache.ts fromSlot: bucket order). */
+  private fromSlot(x: number, nb: number): void {
+    const fn = this.fn;
+    fn.get(x).get(this.first).op(Op.i64ShrU).get(x).i64(BigInt(nb)).get(this.first).op(Op.i64Sub).op(Op.i64Shl).op(Op.i64Or);
+    if (nb < 64) fn.i64((1n << BigInt(nb)) - 1n).op(Op.i64And);
+    fn.set(this.bits);
+  }
+
+  /** Opens the walk of `bits` in bucket order: block, loop, exit when empty, `slot` := the next bucket's ring slot. */
+  private walk(nb: number): void {
+    const fn = this.fn;
+    fn.block().loop();
+    fn.get(this.bits).op(Op.i64Eqz).brIf(1);
+    fn.get(this.first).get(this.bits).op(Op.i64Ctz).op(Op.i64Add).tee(this.slot).i64(BigInt(nb)).op(Op.i64GeS)
+      .if().get(this.slot).i64(BigInt(nb)).op(Op.i64Sub).set(this.slot).end();
+    fn.get(this.bits).get(this.bits).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.bits);
+  }
+
+  /** head, count, missing, multi := the FIFO header of group `g` (window-cache.ts). */
+  private fifoLoad(g: Group): void {
+    const fn = this.fn;
+    fn.get(P_DEV).mem(Op.i32Load, fifoOf(g)).tee(this.multi).i32(0xff).op(Op.i32And).set(this.head);
+    fn.get(this.multi).i32(8).op(Op.i32ShrU).i32(0xff).op(Op.i32And).set(this.count);
+    fn.get(this.multi).i32(16).op(Op.i32ShrU).i32(0xff).op(Op.i32And).set(this.missing);
+    fn.get(this.multi).i32(24).op(Op.i32ShrU).set(this.multi);
+  }
+
+  /** The FIFO header of group `g` := head, count, missing, multi (fifoHeader). */
+  private fifoStore(g: Group): void {
+    const fn = this.fn;
+    fn.get(P_DEV).get(this.head).get(this.count).i32(8).op(Op.i32Shl).op(Op.i32Or)
+      .get(this.missing).i32(16).op(Op.i32Shl).op(Op.i32Or).get(this.multi).i32(24).op(Op.i32Shl).op(Op.i32Or)
+      .mem(Op.i32Store, fifoOf(g));
+  }
+
+  /** pos := (head + rank − missing) mod FIFO_K (rank ≥ missing). */
+  private fifoPos(): void {
+    const fn = this.fn;
+    fn.get(this.head).get(this.rank).op(Op.i32Add).get(this.missing).op(Op.i32Sub).tee(this.pos).i32(L.FIFO_K).op(Op.i32GeU)
+      .if().get(this.pos).i32(L.FIFO_K).op(Op.i32Sub).set(this.pos).end();
+  }
+
+  /** val := fifoValue of occupied bucket `rank` (NaN: read its ring record), then rank + 1. */
+  private fifoValue(g: Group): void {
+    const fn = this.fn;
+    fn.get(this.rank).get(this.missing).op(Op.i32LtU).if(F64).f64(NaN).else();
+    this.fifoPos();
+    fn.get(this.multi).get(this.pos).op(Op.i32ShrU).i32(1).op(Op.i32And)
+      .if(F64).f64(NaN).else().get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).mem(Op.f64Load, fifoOf(g) + L.FIFO_VALUES).end();
+    fn.end().set(this.val);
+    fn.get(this.rank).i32(1).op(Op.i32Add).set(this.rank);
   }
 
   /** Address of the ring record in slot `slot` (an i64 on the stack) into local `addr`. */
@@ -155,12 +224,28 @@ export class CacheEmitter {
     if (readsMax) fn.get(P_DEV).mem(Op.f64Load, c + oMm + 8).set(a.mx);
     if (hasFl) fn.get(P_DEV).mem(Op.f64Load, c + oFl).set(a.ft).get(P_DEV).mem(Op.f64Load, c + oFl + 16).set(a.lt);
     const extremes = readsMin || readsMax || hasFl;
+    const fifo = hasFifo(g);
     if (extremes) fn.i32(0).set(this.ext);
-    fn.block().loop();
-    fn.get(this.sel).op(Op.i64Eqz).brIf(1);
-    fn.get(this.sel).op(Op.i64Ctz);
+    if (fifo) { this.fifoLoad(g); fn.i32(0).set(this.rank); }
+    // oldest first; a bucket with a FIFO entry of one value v is taken out as count 1,
+    // n 1, sum 0 + v, min = max = v, without its ring record
+    this.fromSlot(this.sel, g.nb);
+    this.walk(g.nb);
+    if (fifo) {
+      this.fifoValue(g);
+      fn.get(this.val).get(this.val).op(Op.f64Eq).if();
+      if (readsMin) fn.get(this.val).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (readsMax) fn.get(this.val).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (hasCnt) fn.get(a.cnt).f64(1).op(Op.f64Sub).set(a.cnt);
+      if (hasSum) {
+        fn.get(a.n).f64(1).op(Op.f64Sub).set(a.n);
+        fn.get(a.drift).get(a.sum).get(this.val).f64(0).op(Op.f64Add).op(Op.f64Sub).tee(a.sum)
+          .op(Op.f64Abs).f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).set(a.drift);
+      }
+      fn.br(1).end();
+    }
+    fn.get(this.slot);
     this.ringRecord(g);
-    fn.get(this.sel).get(this.sel).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.sel);
     // a leaving bucket that holds a cached extreme: merge them again from the rest
     if (readsMin) fn.get(this.addr).mem(Op.f64Load, ring + oMm).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
     if (readsMax) fn.get(this.addr).mem(Op.f64Load, ring + oMm + 8).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
@@ -179,6 +264,18 @@ export class CacheEmitter {
     if (hasSum) {
       fn.get(P_DEV).get(a.n).mem(Op.f64Store, c + oSum).get(P_DEV).get(a.sum).mem(Op.f64Store, c + oSum + 8);
       fn.get(P_DEV).get(a.drift).mem(Op.f64Store, t + L.CT_DRIFT);
+    }
+    if (fifo) {
+      // the leaving buckets are the oldest: first the missing ones, then the oldest entries
+      // (pos: how many left, then how many entries)
+      fn.get(this.sel).op(Op.i64Popcnt).op(Op.i32WrapI64).set(this.pos);
+      fn.get(this.missing).get(this.pos).op(Op.i32LtU).if();
+      fn.get(this.pos).get(this.missing).op(Op.i32Sub).set(this.pos).i32(0).set(this.missing);
+      fn.get(this.head).get(this.pos).op(Op.i32Add).tee(this.head).i32(L.FIFO_K).op(Op.i32GeU)
+        .if().get(this.head).i32(L.FIFO_K).op(Op.i32Sub).set(this.head).end();
+      fn.get(this.count).get(this.pos).op(Op.i32Sub).set(this.count);
+      fn.else().get(this.missing).get(this.pos).op(Op.i32Sub).set(this.missing).end();
+      this.fifoStore(g);
     }
     if (extremes) {
       fn.get(this.ext).if();
@@ -200,11 +297,20 @@ export class CacheEmitter {
     if (hasMm) fn.f64(Infinity).set(a.mn).f64(-Infinity).set(a.mx);
     // first/last values start as the identities' zeroes (resetBlock zeroes the block)
     if (hasFl) fn.f64(Infinity).set(a.ft).f64(0).set(a.fv).f64(-Infinity).set(a.lt).f64(0).set(a.lv);
-    fn.block().loop();
-    fn.get(this.rest).op(Op.i64Eqz).brIf(1);
-    fn.get(this.rest).op(Op.i64Ctz);
+    // oldest first, the FIFO header as the take-out left it (a FIFO group has min/max and
+    // no first/last: an entry of one value folds as a record min = max = v)
+    this.fromSlot(this.rest, g.nb);
+    if (hasFifo(g)) fn.i32(0).set(this.rank);
+    this.walk(g.nb);
+    if (hasFifo(g)) {
+      this.fifoValue(g);
+      fn.get(this.val).get(this.val).op(Op.f64Eq).if();
+      fn.get(this.val).get(a.mn).op(Op.f64Lt).if().get(this.val).set(a.mn).end();
+      fn.get(this.val).get(a.mx).op(Op.f64Gt).if().get(this.val).set(a.mx).end();
+      fn.br(1).end();
+    }
+    fn.get(this.slot);
     this.ringRecord(g);
-    fn.get(this.rest).get(this.rest).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.rest);
     const fold = (off: number, acc: number, cmp: number, then?: [number, number]): void => {
       fn.get(this.addr).mem(Op.f64Load, ring + off).tee(this.tmp).get(acc).op(cmp).if().get(this.tmp).set(acc);
       if (then) fn.get(this.addr).mem(Op.f64Load, ring + then[0]).set(then[1]);
@@ -251,15 +357,50 @@ export class CacheEmitter {
    * cacheAdded (window-cache.ts): ring slot `slot` (f64 local) is occupied; the rounding of
    * the cache's sum and of the bucket's (local `bucketSum`, after the event) counts in the drift.
    */
-  cacheAdded(g: Group, slot: number, bucketSum: number): void {
+  cacheAdded(g: Group, slot: number, bucketSum: number, v: number, newest: () => void): void {
     const fn = this.fn;
     const t = g.cache + g.recBytes;
-    fn.get(P_DEV).get(P_DEV).mem(Op.i64Load, t + L.CT_OCCUPIED).i64(1n).get(slot).i64TruncSatF64S().op(Op.i64Shl).op(Op.i64Or)
-      .mem(Op.i64Store, t + L.CT_OCCUPIED);
+    // occ: the occupied slots before the event, sel: its slot's bit
+    fn.get(P_DEV).mem(Op.i64Load, t + L.CT_OCCUPIED).set(this.occ).i64(1n).get(slot).i64TruncSatF64S().op(Op.i64Shl).set(this.sel);
+    fn.get(P_DEV).get(this.occ).get(this.sel).op(Op.i64Or).mem(Op.i64Store, t + L.CT_OCCUPIED);
     if (has(g, L.BLK_SUM)) {
       fn.get(P_DEV).get(P_DEV).mem(Op.f64Load, t + L.CT_DRIFT).op(Op.f64Abs)
         .get(P_DEV).mem(Op.f64Load, g.cache + g.blockOff[L.BLK_SUM] + 8).op(Op.f64Abs).get(bucketSum).op(Op.f64Abs).op(Op.f64Add)
         .f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).mem(Op.f64Store, t + L.CT_DRIFT);
     }
+    if (hasFifo(g)) this.fifoAdded(g, v, newest);
+  }
+
+  /** fifoAdded (window-cache.ts) of value `v` (local), `occ`/`sel` as cacheAdded left them; `newest` pushes the i32 condition. */
+  private fifoAdded(g: Group, v: number, newest: () => void): void {
+    const fn = this.fn;
+    const K = L.FIFO_K;
+    newest();
+    fn.if();
+    fn.get(this.occ).get(this.sel).op(Op.i64And).op(Op.i64Eqz).if();
+    this.fifoLoad(g);
+    // a new newest bucket: appended (when full, the oldest entry becomes missing)
+    fn.get(this.count).i32(K).op(Op.i32LtU).if();
+    fn.get(this.head).get(this.count).op(Op.i32Add).tee(this.pos).i32(K).op(Op.i32GeU).if().get(this.pos).i32(K).op(Op.i32Sub).set(this.pos).end();
+    fn.get(this.count).i32(1).op(Op.i32Add).set(this.count);
+    fn.else();
+    fn.get(this.head).set(this.pos);
+    fn.get(this.head).i32(1).op(Op.i32Add).tee(this.head).i32(K).op(Op.i32GeU).if().i32(0).set(this.head).end();
+    fn.get(this.missing).i32(1).op(Op.i32Add).set(this.missing);
+    fn.end();
+    fn.get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_VALUES);
+    fn.get(P_DEV).i32(1).get(this.pos).op(Op.i32Shl).mem(Op.i32Store8, fifoOf(g) + L.FH_NEWEST);
+    fn.get(this.multi).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
+      .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).set(this.multi);
+    this.fifoStore(g);
+    fn.else();
+    // a second value in the newest bucket: its entry, the last, no longer describes it
+    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_NEWEST).op(Op.i32Or)
+      .mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
+    fn.end();
+    fn.else();
+    // into an earlier bucket (a late event): no entry is kept
+    fn.get(P_DEV).get(this.occ).get(this.sel).op(Op.i64Or).op(Op.i64Popcnt).op(Op.i32WrapI64).i32(16).op(Op.i32Shl).mem(Op.i32Store, fifoOf(g));
+    fn.end();
   }
 }

@@ -87,7 +87,7 @@ export class UpkeepEmitter {
     fn.get(ops.live).brIf(0).br(1);
     fn.end();
     ops.addEvent(g, P_TS, P_V);
-    ops.cacheAdded(g, this.r, this.bucketSum);
+    ops.cacheAdded(g, this.r, this.bucketSum, P_V, () => fn.get(this.idf).get(this.hi).op(Op.f64Eq));
     fn.end();
   }
 }
