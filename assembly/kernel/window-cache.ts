@@ -308,14 +308,9 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, 
   const fifo = (flags & GF_FIFO) != 0;
   const f = t + CT_FIFO;
   const hd = fifo ? load<u32>(f) : 0;
-  let head = hd & 0xff, k = (hd >> 8) & 0xff, missing = (hd >> 16) & 0xff;
-  const multi = hd >>> 24;
-  let bits = fromSlot(sel, first, nb);
-  for (let j: u32 = 0; bits != 0; j++) {
-    let s = first + <i64>ctz(bits);
-    if (s >= nb) s -= nb;
-    bits &= bits - 1;
-    const v = fifo ? fifoValue(f, head, missing, multi, j) : NaN;
+  for (let bits = fromSlot(sel, first, nb), j: u32 = 0; bits != 0; bits &= bits - 1, j++) {
+    const s = slotAt(bits, first, nb);
+    const v = fifo ? fifoValue(f, hd, j) : NaN;
     if (v == v) {
       // one value: the record would hold count 1, n 1, sum 0 + v, min = max = v
       if (hasMinMax && ((readsMin && v <= mn) || (readsMax && v >= mx))) extremes = true;
@@ -341,6 +336,7 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, 
   if (hasSum) { store<f64>(c + oSum, n); store<f64>(c + oSum + 8, sum); store<f64>(t + CT_DRIFT, drift); }
   if (fifo) {
     // the leaving buckets are the oldest: first the missing ones, then the oldest entries
+    let head = hd & 0xff, k = (hd >> 8) & 0xff, missing = (hd >> 16) & 0xff;
     const out = <u32>popcnt(sel);
     if (out <= missing) {
       missing -= out;
@@ -351,23 +347,32 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, 
       if (head >= FK) head -= FK;
       k -= gone;
     }
-    store<u32>(f, fifoHeader(head, k, missing, multi));
+    store<u32>(f, fifoHeader(head, k, missing, hd >>> 24));
   }
   if (extremes) mergeExtremes(g, mask, c, ring, rb, fromSlot(rest, first, nb), first, nb, fifo);
 }
 
+/** The ring slot of the lowest bit of `bits` (fromSlot(…, first, nb)). */
+// @ts-ignore: decorator
+@inline
+function slotAt(bits: u64, first: i64, nb: i64): i64 {
+  const s = first + <i64>ctz(bits);
+  return s >= nb ? s - nb : s;
+}
+
 /**
- * The value of the FIFO entry of occupied bucket `j` (bucket order) when it has one and the
- * bucket holds that one value; NaN when its ring record must be read (a NaN event value is
- * marked multi when appended, fifoAdded).
+ * The value of the FIFO entry of occupied bucket `j` (bucket order; `hd` the FIFO header)
+ * when it has one and the bucket holds that one value; NaN when its ring record must be
+ * read (a NaN event value is marked multi when appended, fifoAdded).
  */
 // @ts-ignore: decorator
 @inline
-function fifoValue(f: usize, head: u32, missing: u32, multi: u32, j: u32): f64 {
+function fifoValue(f: usize, hd: u32, j: u32): f64 {
+  const missing = (hd >> 16) & 0xff;
   if (j < missing) return NaN;
-  let p = head + j - missing;
+  let p = (hd & 0xff) + j - missing;
   if (p >= FK) p -= FK;
-  return ((multi >> p) & 1) != 0 ? NaN : load<f64>(f + FIFO_VALUES + (<usize>p << 3));
+  return ((hd >>> (24 + p)) & 1) != 0 ? NaN : load<f64>(f + FIFO_VALUES + (<usize>p << 3));
 }
 
 /**
@@ -379,14 +384,11 @@ function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, bi
   resetExtremes(g, mask, c);
   const f = c + rb + CT_FIFO;
   const hd = fifo ? load<u32>(f) : 0;
-  const head = hd & 0xff, missing = (hd >> 16) & 0xff, multi = hd >>> 24;
   const o = blockOff(g, BLK_MINMAX);
   // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
-  for (let j: u32 = 0; bits != 0; j++) {
-    let s = first + <i64>ctz(bits);
-    if (s >= nb) s -= nb;
-    bits &= bits - 1;
-    const v = fifo ? fifoValue(f, head, missing, multi, j) : NaN;
+  for (let j: u32 = 0; bits != 0; bits &= bits - 1, j++) {
+    const s = slotAt(bits, first, nb);
+    const v = fifo ? fifoValue(f, hd, j) : NaN;
     if (v == v) {
       // foldExtremes of a record min = max = v
       if (v < load<f64>(c + o)) store<f64>(c + o, v);
