@@ -193,13 +193,13 @@ function fifoSpec(): ProgramSpec {
   return { version: 1, metrics: ['temperature'], attrs: [], strings: [], features, rules };
 }
 
-/** One device, steps of 0 to 5 s (mostly about a bucket: 10 and more occupied buckets), a few late. */
+/** One device, steps of 0 to 5 s (mostly about a bucket: 10 and more of the 16 buckets occupied), a few late. */
 const arbDenseSteps = (): fc.Arbitrary<Step[]> => fc.array(fc.record({
   slot: fc.constant(0),
-  dt: fc.oneof({ arbitrary: fc.constantFrom(0, 50, 100, 150, 200, 250, 250, 300, 350, 400), weight: 20 }, { arbitrary: fc.constantFrom(2_500, 5_000), weight: 1 }),
+  dt: fc.oneof({ arbitrary: fc.constantFrom(0, 100, 150, 200, 250, 250, 300, 350), weight: 40 }, { arbitrary: fc.constantFrom(2_500, 5_000), weight: 1 }),
   back: fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 300, 900),
   value: fc.integer({ min: 0, max: 11 }),
-}), { minLength: 1, maxLength: 150 }).map((raw) => {
+}), { minLength: 30, maxLength: 150 }).map((raw) => {
   let clock = BASE_TS;
   return raw.map((r): Step => {
     clock += r.dt;

@@ -166,21 +166,16 @@ export class CacheEmitter {
     fn.get(this.bits).get(this.bits).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.bits);
   }
 
-  /** head, count, missing, multi := the FIFO header of group `g` (window-cache.ts). */
-  private fifoLoad(g: Group): void {
-    const fn = this.fn;
-    fn.get(P_DEV).mem(Op.i32Load, fifoOf(g)).tee(this.multi).i32(0xff).op(Op.i32And).set(this.head);
-    fn.get(this.multi).i32(8).op(Op.i32ShrU).i32(0xff).op(Op.i32And).set(this.count);
-    fn.get(this.multi).i32(16).op(Op.i32ShrU).i32(0xff).op(Op.i32And).set(this.missing);
-    fn.get(this.multi).i32(24).op(Op.i32ShrU).set(this.multi);
+  // The FIFO header is read and written a byte field at a time (FH_*): the same bytes as
+  // the kernel's fifoHeader word, in fewer instructions than packing it.
+  /** Local `to` := header byte `field` of group `g`'s FIFO. */
+  private fifoGet(g: Group, field: number, to: number): void {
+    this.fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + field).set(to);
   }
 
-  /** The FIFO header of group `g` := head, count, missing, multi (fifoHeader). */
-  private fifoStore(g: Group): void {
-    const fn = this.fn;
-    fn.get(P_DEV).get(this.head).get(this.count).i32(8).op(Op.i32Shl).op(Op.i32Or)
-      .get(this.missing).i32(16).op(Op.i32Shl).op(Op.i32Or).get(this.multi).i32(24).op(Op.i32Shl).op(Op.i32Or)
-      .mem(Op.i32Store, fifoOf(g));
+  /** Header byte `field` of group `g`'s FIFO := local `from`. */
+  private fifoPut(g: Group, field: number, from: number): void {
+    this.fn.get(P_DEV).get(from).mem(Op.i32Store8, fifoOf(g) + field);
   }
 
   /** pos := (head + rank − missing) mod FIFO_K (rank ≥ missing). */
@@ -226,7 +221,12 @@ export class CacheEmitter {
     const extremes = readsMin || readsMax || hasFl;
     const fifo = hasFifo(g);
     if (extremes) fn.i32(0).set(this.ext);
-    if (fifo) { this.fifoLoad(g); fn.i32(0).set(this.rank); }
+    if (fifo) {
+      this.fifoGet(g, L.FH_HEAD, this.head);
+      this.fifoGet(g, L.FH_MISSING, this.missing);
+      this.fifoGet(g, L.FH_MULTI, this.multi);
+      fn.i32(0).set(this.rank);
+    }
     // oldest first; a bucket with a FIFO entry of one value v is taken out as count 1,
     // n 1, sum 0 + v, min = max = v, without its ring record
     this.fromSlot(this.sel, g.nb);
@@ -273,9 +273,10 @@ export class CacheEmitter {
       fn.get(this.pos).get(this.missing).op(Op.i32Sub).set(this.pos).i32(0).set(this.missing);
       fn.get(this.head).get(this.pos).op(Op.i32Add).tee(this.head).i32(L.FIFO_K).op(Op.i32GeU)
         .if().get(this.head).i32(L.FIFO_K).op(Op.i32Sub).set(this.head).end();
-      fn.get(this.count).get(this.pos).op(Op.i32Sub).set(this.count);
+      this.fifoPut(g, L.FH_HEAD, this.head);
+      fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_COUNT).get(this.pos).op(Op.i32Sub).mem(Op.i32Store8, fifoOf(g) + L.FH_COUNT);
       fn.else().get(this.missing).get(this.pos).op(Op.i32Sub).set(this.missing).end();
-      this.fifoStore(g);
+      this.fifoPut(g, L.FH_MISSING, this.missing);
     }
     if (extremes) {
       fn.get(this.ext).if();
@@ -378,21 +379,22 @@ export class CacheEmitter {
     newest();
     fn.if();
     fn.get(this.occ).get(this.sel).op(Op.i64And).op(Op.i64Eqz).if();
-    this.fifoLoad(g);
+    this.fifoGet(g, L.FH_HEAD, this.head);
+    this.fifoGet(g, L.FH_COUNT, this.count);
     // a new newest bucket: appended (when full, the oldest entry becomes missing)
     fn.get(this.count).i32(K).op(Op.i32LtU).if();
     fn.get(this.head).get(this.count).op(Op.i32Add).tee(this.pos).i32(K).op(Op.i32GeU).if().get(this.pos).i32(K).op(Op.i32Sub).set(this.pos).end();
-    fn.get(this.count).i32(1).op(Op.i32Add).set(this.count);
+    fn.get(P_DEV).get(this.count).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_COUNT);
     fn.else();
     fn.get(this.head).set(this.pos);
     fn.get(this.head).i32(1).op(Op.i32Add).tee(this.head).i32(K).op(Op.i32GeU).if().i32(0).set(this.head).end();
-    fn.get(this.missing).i32(1).op(Op.i32Add).set(this.missing);
+    this.fifoPut(g, L.FH_HEAD, this.head);
+    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MISSING).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_MISSING);
     fn.end();
     fn.get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_VALUES);
     fn.get(P_DEV).i32(1).get(this.pos).op(Op.i32Shl).mem(Op.i32Store8, fifoOf(g) + L.FH_NEWEST);
-    fn.get(this.multi).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
-      .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).set(this.multi);
-    this.fifoStore(g);
+    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
+      .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
     fn.else();
     // a second value in the newest bucket: its entry, the last, no longer describes it
     fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_NEWEST).op(Op.i32Or)
