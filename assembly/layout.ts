@@ -189,13 +189,16 @@ export const CT_OCCUPIED = 8; //           u64  bit s: ring slot s holds a bucke
 export const CT_FIFO = 16; //              GF_FIFO groups: the value FIFO (FIFO_BYTES) follows the trailer's two words
 // Value FIFO (assembly/kernel/window-cache.ts): the single values of the newest occupied buckets of the cached window.
 export const FIFO_K = 8; //                entries
-export const FIFO_BYTES = 72; //           header (5 × u8, 3 spare) and FIFO_K f64 values
+export const FIFO_SECONDS = 2; //          second-value slots (buckets of exactly two values)
+export const FIFO_BYTES = 88; //           header (7 × u8, 1 spare), FIFO_K values, FIFO_SECONDS second values (f64)
 export const FH_HEAD = 0; //               u8   position of the oldest entry
 export const FH_COUNT = 1; //              u8   entries
 export const FH_MISSING = 2; //            u8   oldest occupied buckets of the window that have no entry
-export const FH_MULTI = 3; //              u8   bit p: the bucket of position p holds more than one value (read its ring record)
+export const FH_MULTI = 3; //              u8   bit p: the bucket of position p is read from its ring record (three values or more)
 export const FH_NEWEST = 4; //             u8   1 << position of the newest entry appended (stale once it left: harmless)
+export const FH_OWNER = 5; //              u8[FIFO_SECONDS] 1 + position of the entry whose second value the slot holds (0: free)
 export const FIFO_VALUES = 8; //           f64[FIFO_K]
+export const FIFO_SECOND_VALUES = 72; //   f64[FIFO_SECONDS]
 // A sum/avg query on a cache whose drift exceeds this share of the sum scans again: 2^-33 ≈ 1.2e-10, inside SPEC §4.2's 1e-9.
 export const SUM_DRIFT_LIMIT = 1.1641532182693481e-10;
 // Rounding of one f64 addition or subtraction, as the drift bound counts it: at most half an ulp of its result (2^-53 |r|); twice that for margin.

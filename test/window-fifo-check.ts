@@ -1,8 +1,9 @@
 // What the value FIFO of a window cache (assembly/kernel/window-cache.ts) promises, checked
 // from the outside: for every device and every group with a FIFO and a live cache record,
 // the FIFO accounts for each occupied bucket of the cached window once (missing + entries =
-// occupied), and every entry not marked multi is the single value its bucket's ring record
-// holds (count 1, n 1, sum 0 + v, min = max = v, bit for bit). A take-out or merge that
+// occupied), every entry not marked multi holds the values its bucket's ring record was
+// built from (one, or two with a second-value slot: count, n, sum 0 + a (+ b), min and
+// max, bit for bit), and every second-value slot in use belongs to such an entry. A take-out or merge that
 // trusts a wrong entry would otherwise only show where it changes a rule's outcome.
 import * as L from '../assembly/layout.js';
 import { planLayout } from '../src/kernel/encode-plan.js';
@@ -59,18 +60,29 @@ function groupViolation(v: DataView, d: number, g: ReturnType<typeof planLayout>
   }
   if (head >= L.FIFO_K || count > L.FIFO_K) return `header head ${head} count ${count}`;
   if (missing + count !== occupied.length) return `${missing} missing + ${count} entries for ${occupied.length} occupied buckets`;
+  const owners = Array.from({ length: L.FIFO_SECONDS }, (_, i) => v.getUint8(f + L.FH_OWNER + i));
+  const live = new Set<number>();
   for (let i = missing; i < occupied.length; i++) {
     const pos = (head + i - missing) % L.FIFO_K;
     if ((multi >> pos) & 1) continue;
-    const x = v.getFloat64(f + L.FIFO_VALUES + 8 * pos, true);
+    live.add(pos);
+    // the record of the entry's values, as addEvent builds it from a reset record
+    const values = [v.getFloat64(f + L.FIFO_VALUES + 8 * pos, true)];
+    const sec = owners.indexOf(pos + 1);
+    if (sec >= 0) values.push(v.getFloat64(f + L.FIFO_SECOND_VALUES + 8 * sec, true));
+    let sum = 0, lo = Infinity, hi = -Infinity;
+    for (const x of values) { sum += x; if (x < lo) lo = x; if (x > hi) hi = x; }
     const { k, rec } = occupied[i];
     const at = (b: number): number => rec + g.blockOff[b];
-    const one = (g.mask & (1 << L.BLK_CNT)) === 0 || v.getFloat64(at(L.BLK_CNT), true) === 1;
-    const sum = (g.mask & (1 << L.BLK_SUM)) === 0
-      || (v.getFloat64(at(L.BLK_SUM), true) === 1 && bits(v.getFloat64(at(L.BLK_SUM) + 8, true)) === bits(0 + x));
+    const count = (g.mask & (1 << L.BLK_CNT)) === 0 || v.getFloat64(at(L.BLK_CNT), true) === values.length;
+    const sums = (g.mask & (1 << L.BLK_SUM)) === 0
+      || (v.getFloat64(at(L.BLK_SUM), true) === values.length && bits(v.getFloat64(at(L.BLK_SUM) + 8, true)) === bits(sum));
     const ext = (g.mask & (1 << L.BLK_MINMAX)) === 0
-      || (bits(v.getFloat64(at(L.BLK_MINMAX), true)) === bits(x) && bits(v.getFloat64(at(L.BLK_MINMAX) + 8, true)) === bits(x));
-    if (!(one && sum && ext)) return `entry ${pos} (${x}) is not the one value of bucket ${k}`;
+      || (bits(v.getFloat64(at(L.BLK_MINMAX), true)) === bits(lo) && bits(v.getFloat64(at(L.BLK_MINMAX) + 8, true)) === bits(hi));
+    if (!(count && sums && ext)) return `entry ${pos} (${values.join(', ')}) is not what bucket ${k} holds`;
   }
+  // a slot held for an entry that is gone (or is read from its ring) would never be freed
+  for (const [i, o] of owners.entries()) if (o !== 0 && !live.has(o - 1)) return `second-value slot ${i} held for position ${o - 1}, not a live entry`;
+  if (owners[0] !== 0 && owners[0] === owners[1]) return `both second-value slots held for position ${owners[0] - 1}`;
   return null;
 }

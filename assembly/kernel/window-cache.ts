@@ -16,7 +16,7 @@
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, GF_FIFO, CT_FIFO, FIFO_K, FIFO_VALUES, FH_MULTI, FH_NEWEST,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, GF_FIFO, CT_FIFO, FIFO_K, FIFO_VALUES, FIFO_SECONDS, FIFO_SECOND_VALUES, FH_COUNT, FH_MULTI, FH_NEWEST, FH_OWNER,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
@@ -138,7 +138,7 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
   store<f64>(c + rb + CT_DRIFT, -drift);
   store<u64>(c + rb + CT_OCCUPIED, nb <= 64 ? occ : 0);
   // the FIFO starts with no entry: every occupied bucket is read from its ring until it leaves
-  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u32>(c + rb + CT_FIFO, fifoHeader(0, 0, <u32>popcnt(occ), 0));
+  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u64>(c + rb + CT_FIFO, fifoHeader(0, 0, <u32>popcnt(occ), 0));
   store<i64>(c, hi ^ ID_TAG);
 }
 
@@ -152,19 +152,24 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // min/max) keep a *value FIFO* after the trailer (CT_FIFO): on a sparse stream the bucket
 // that leaves a sliding window was written minutes earlier, and reading its ring record
 // was the rules path's largest cost (docs/rule-vm.md). A bucket that holds one value v is
-// the record (count 1, n 1, sum 0 + v, min = max = v), so the FIFO keeps the values of the
-// newest occupied buckets, oldest first, in FK entries of the hot prefix:
+// the record (count 1, n 1, sum 0 + v, min = max = v), and one of two values a, b is too
+// (count 2, sum (0 + a) + b, min and max of the two), so the FIFO keeps the values of the
+// newest occupied buckets, oldest first, in FIFO_K entries of the hot prefix, and the second
+// values of up to FIFO_SECONDS of them:
 //   FH_HEAD    position of the oldest entry,
 //   FH_COUNT   k, entries,
 //   FH_MISSING m, oldest occupied buckets with no entry (m + k = occupied buckets),
-//   FH_MULTI   bit p: the bucket at position p got a second value (its ring record counts),
-//   FH_NEWEST  1 << position of the last entry appended: a second value in the newest
-//              bucket sets that bit (when the entry has left already, the bit of a free
-//              position, which the next append there clears).
-// In bucket order, occupied bucket j ≥ m sits at position (head + j − m) mod FK. A new
+//   FH_MULTI   bit p: the bucket at position p is read from its ring record (a third
+//              value, a second with no free slot, or a NaN),
+//   FH_NEWEST  1 << position of the last entry appended: only the newest bucket gets more
+//              values (an entry appended has no owner and no multi bit),
+//   FH_OWNER   per second-value slot, 1 + the position whose second value it holds (0:
+//              free); freed when that entry leaves, gets a third value or its position is
+//              reused.
+// In bucket order, occupied bucket j ≥ m sits at position (head + j − m) mod FIFO_K. A new
 // newest bucket is appended (the oldest entry becomes "missing" when the FIFO is full); a
 // fill, or an event into an earlier bucket than the newest (late), leaves every bucket to
-// the ring (m = occupied, k = 0); take-outs remove the oldest. The compiled upkeep keeps
+// the ring (m = occupied, k = 0, every slot free); take-outs remove the oldest. The compiled upkeep keeps
 // it byte for byte as here (src/kernel/rules-jit/cache-ops.ts).
 
 /**
@@ -184,11 +189,19 @@ export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64,
   if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) fifoAdded(t + CT_FIFO, occ, <u64>1 << slot, v, newest);
 }
 
-/** A FIFO header word: head, count, missing, multi bits (one byte each, FH_*). */
+/** A FIFO header word: head, count, missing, multi bits (one byte each, FH_*); stored as a u64, newest and owners 0. */
 // @ts-ignore: decorator
 @inline
 export function fifoHeader(head: u32, count: u32, missing: u32, multi: u32): u32 {
   return head | (count << 8) | (missing << 16) | (multi << 24);
+}
+
+/** The second-value slot that FIFO position `p` owns, or −1. */
+// @ts-ignore: decorator
+@inline
+function fifoSecond(f: usize, p: u32): i32 {
+  const o = p + 1;
+  return <u32>load<u8>(f + FH_OWNER) == o ? 0 : <u32>load<u8>(f + FH_OWNER + 1) == o ? 1 : -1;
 }
 
 /**
@@ -197,10 +210,25 @@ export function fifoHeader(head: u32, count: u32, missing: u32, multi: u32): u32
  */
 function fifoAdded(f: usize, occ: u64, bit: u64, v: f64, newest: bool): void {
   // into an earlier bucket (a late event): no entry is kept, every bucket reads its ring
-  if (!newest) { store<u32>(f, fifoHeader(0, 0, <u32>popcnt(occ | bit), 0)); return; }
+  if (!newest) { store<u64>(f, fifoHeader(0, 0, <u32>popcnt(occ | bit), 0)); return; }
   if ((occ & bit) != 0) {
-    // a second value in the newest bucket: its entry, the last, no longer describes it
-    store<u8>(f + FH_MULTI, load<u8>(f + FH_MULTI) | load<u8>(f + FH_NEWEST));
+    // one more value in the newest bucket (the last entry, when there is one)
+    const nm = <u32>load<u8>(f + FH_NEWEST), multi = <u32>load<u8>(f + FH_MULTI);
+    if (load<u8>(f + FH_COUNT) == 0 || (multi & nm) != 0) return;
+    const p = <u32>ctz(nm);
+    const sec = fifoSecond(f, p);
+    if (sec < 0 && v == v) {
+      // its second: kept in a free second-value slot
+      for (let i: u32 = 0; i < <u32>FIFO_SECONDS; i++) {
+        if (load<u8>(f + FH_OWNER + i) != 0) continue;
+        store<f64>(f + FIFO_SECOND_VALUES + (<usize>i << 3), v);
+        store<u8>(f + FH_OWNER + i, <u8>(p + 1));
+        return;
+      }
+    }
+    // a third value, a second with no free slot, or a NaN: the ring record counts from now on
+    if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
+    store<u8>(f + FH_MULTI, <u8>(multi | nm));
     return;
   }
   const hd = load<u32>(f);
@@ -219,6 +247,9 @@ function fifoAdded(f: usize, occ: u64, bit: u64, v: f64, newest: bool): void {
   }
   store<f64>(f + FIFO_VALUES + (<usize>p << 3), v);
   store<u8>(f + FH_NEWEST, <u8>(<u32>1 << p));
+  // a second value the position's previous entry left behind (it went missing) is freed
+  const sec = fifoSecond(f, p);
+  if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
   // a NaN makes a record whose min and max stay at their identities: not a single value
   store<u32>(f, fifoHeader(head, k, missing, (multi & ~(1 << p)) | (<u32>(v != v) << p)));
 }
@@ -282,7 +313,7 @@ function emptyCache(g: usize, c: usize): void {
   resetRecord(g, load<u32>(g + PG_MASK), c, rb);
   store<f64>(c + rb + CT_DRIFT, 0);
   store<u64>(c + rb + CT_OCCUPIED, 0);
-  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u32>(c + rb + CT_FIFO, 0);
+  if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) store<u64>(c + rb + CT_FIFO, 0);
 }
 
 /**
@@ -310,14 +341,25 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, 
   const hd = fifo ? load<u32>(f) : 0;
   for (let bits = fromSlot(sel, first, nb), j: u32 = 0; bits != 0; bits &= bits - 1, j++) {
     const s = slotAt(bits, first, nb);
-    const v = fifo ? fifoValue(f, hd, j) : NaN;
-    if (v == v) {
-      // one value: the record would hold count 1, n 1, sum 0 + v, min = max = v
-      if (hasMinMax && ((readsMin && v <= mn) || (readsMax && v >= mx))) extremes = true;
-      if (hasCnt) cnt -= 1;
+    const p = fifo ? fifoPos(hd, j) : -1;
+    if (p >= 0) {
+      // one value a, or two (a, then b): what the record holds, count, n, sum (0 + a) + b, min, max
+      const a = load<f64>(f + FIFO_VALUES + (<usize>p << 3));
+      let k1: f64 = 1, lo = a, hi = a, s1 = 0 + a;
+      const sec = fifoSecond(f, p);
+      if (sec >= 0) {
+        const b = load<f64>(f + FIFO_SECOND_VALUES + (<usize>sec << 3));
+        k1 = 2;
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+        s1 += b;
+        store<u8>(f + FH_OWNER + sec, 0);
+      }
+      if (hasMinMax && ((readsMin && lo <= mn) || (readsMax && hi >= mx))) extremes = true;
+      if (hasCnt) cnt -= k1;
       if (hasSum) {
-        n -= 1;
-        sum -= 0 + v;
+        n -= k1;
+        sum -= s1;
         drift += Math.abs(sum) * SUM_ROUNDING;
       }
       continue;
@@ -361,18 +403,17 @@ function slotAt(bits: u64, first: i64, nb: i64): i64 {
 }
 
 /**
- * The value of the FIFO entry of occupied bucket `j` (bucket order; `hd` the FIFO header)
- * when it has one and the bucket holds that one value; NaN when its ring record must be
- * read (a NaN event value is marked multi when appended, fifoAdded).
+ * The FIFO position of occupied bucket `j` (bucket order; `hd` the FIFO header) when its
+ * entry describes it; −1 when its ring record must be read (missing, or multi).
  */
 // @ts-ignore: decorator
 @inline
-function fifoValue(f: usize, hd: u32, j: u32): f64 {
+function fifoPos(hd: u32, j: u32): i32 {
   const missing = (hd >> 16) & 0xff;
-  if (j < missing) return NaN;
+  if (j < missing) return -1;
   let p = (hd & 0xff) + j - missing;
   if (p >= FK) p -= FK;
-  return ((hd >>> (24 + p)) & 1) != 0 ? NaN : load<f64>(f + FIFO_VALUES + (<usize>p << 3));
+  return ((hd >>> (24 + p)) & 1) != 0 ? -1 : <i32>p;
 }
 
 /**
@@ -388,11 +429,19 @@ function mergeExtremes(g: usize, mask: u32, c: usize, ring: usize, rb: usize, bi
   // buckets hold disjoint time ranges, so the order of the walk cannot change first/last
   for (let j: u32 = 0; bits != 0; bits &= bits - 1, j++) {
     const s = slotAt(bits, first, nb);
-    const v = fifo ? fifoValue(f, hd, j) : NaN;
-    if (v == v) {
-      // foldExtremes of a record min = max = v
-      if (v < load<f64>(c + o)) store<f64>(c + o, v);
-      if (v > load<f64>(c + o + 8)) store<f64>(c + o + 8, v);
+    const p = fifo ? fifoPos(hd, j) : -1;
+    if (p >= 0) {
+      // foldExtremes of the record of one value or two
+      const a = load<f64>(f + FIFO_VALUES + (<usize>p << 3));
+      let lo = a, hi = a;
+      const sec = fifoSecond(f, p);
+      if (sec >= 0) {
+        const b = load<f64>(f + FIFO_SECOND_VALUES + (<usize>sec << 3));
+        if (b < lo) lo = b;
+        if (b > hi) hi = b;
+      }
+      if (lo < load<f64>(c + o)) store<f64>(c + o, lo);
+      if (hi > load<f64>(c + o + 8)) store<f64>(c + o + 8, hi);
       continue;
     }
     foldExtremes(g, mask, c, ring + <usize>s * rb);

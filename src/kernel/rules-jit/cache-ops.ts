@@ -57,6 +57,12 @@ export class CacheEmitter {
   private readonly rank: number;
   private readonly pos: number;
   private readonly val: number;
+  // an entry's second-value slot (−1: none) and the record it stands for: min, max, count, sum
+  private readonly sec: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  private readonly k1: number;
+  private readonly s1: number;
   private readonly acc: { cnt: number; n: number; sum: number; drift: number; mn: number; mx: number; ft: number; fv: number; lt: number; lv: number };
 
   constructor(private readonly fn: FunctionBody) {
@@ -66,6 +72,7 @@ export class CacheEmitter {
     this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64);
     this.bits = l(I64); this.slot = l(I64);
     this.head = l(I32); this.count = l(I32); this.missing = l(I32); this.multi = l(I32); this.rank = l(I32); this.pos = l(I32); this.val = l(F64);
+    this.sec = l(I32); this.lo = l(F64); this.hi = l(F64); this.k1 = l(F64); this.s1 = l(F64);
     this.acc = { cnt: l(F64), n: l(F64), sum: l(F64), drift: l(F64), mn: l(F64), mx: l(F64), ft: l(F64), fv: l(F64), lt: l(F64), lv: l(F64) };
   }
 
@@ -145,7 +152,7 @@ export class CacheEmitter {
       fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
     }
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
-    if (hasFifo(g)) fn.get(P_DEV).i32(0).mem(Op.i32Store, fifoOf(g));
+    if (hasFifo(g)) fn.get(P_DEV).i64(0n).mem(Op.i64Store, fifoOf(g));
   }
 
   /** `bits` := local `x` rotated so that ring slot `first` is bit 0 (window-cache.ts fromSlot: bucket order). */
@@ -196,6 +203,41 @@ export class CacheEmitter {
     fn.get(this.rank).i32(1).op(Op.i32Add).set(this.rank);
   }
 
+  /** sec := the second-value slot that position `pos` owns, or −1 (fifoSecond). */
+  private fifoSecond(g: Group): void {
+    const fn = this.fn;
+    for (let i = 0; i < L.FIFO_SECONDS; i++) {
+      fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_OWNER + i).get(this.pos).i32(1).op(Op.i32Add).op(Op.i32Eq).if(I32).i32(i).else();
+    }
+    fn.i32(-1);
+    for (let i = 0; i < L.FIFO_SECONDS; i++) fn.end();
+    fn.set(this.sec);
+  }
+
+  /** Frees second-value slot `sec` (a local). */
+  private freeSecond(g: Group): void {
+    this.fn.get(this.sec).get(P_DEV).op(Op.i32Add).i32(0).mem(Op.i32Store8, fifoOf(g) + L.FH_OWNER);
+  }
+
+  /**
+   * lo, hi (and k1, s1 when `counts`) := the min, max (count, sum) of the record that FIFO
+   * entry `pos` with value `val` stands for: one value, or two with its second-value slot
+   * (sec := it, −1 without; freed when `free`).
+   */
+  private entryRecord(g: Group, counts: boolean, free: boolean): void {
+    const fn = this.fn;
+    fn.get(this.val).tee(this.lo).set(this.hi);
+    if (counts) fn.f64(1).set(this.k1).get(this.val).f64(0).op(Op.f64Add).set(this.s1);
+    this.fifoSecond(g);
+    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
+    fn.get(this.sec).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).mem(Op.f64Load, fifoOf(g) + L.FIFO_SECOND_VALUES).set(this.tmp);
+    fn.get(this.tmp).get(this.lo).op(Op.f64Lt).if().get(this.tmp).set(this.lo).end();
+    fn.get(this.tmp).get(this.hi).op(Op.f64Gt).if().get(this.tmp).set(this.hi).end();
+    if (counts) fn.f64(2).set(this.k1).get(this.s1).get(this.tmp).op(Op.f64Add).set(this.s1);
+    if (free) this.freeSecond(g);
+    fn.end();
+  }
+
   /** Address of the ring record in slot `slot` (an i64 on the stack) into local `addr`. */
   private ringRecord(g: Group): void {
     this.fn.op(Op.i32WrapI64).i32(g.recBytes).op(Op.i32Mul).get(P_DEV).op(Op.i32Add).set(this.addr);
@@ -227,19 +269,20 @@ export class CacheEmitter {
       this.fifoGet(g, L.FH_MULTI, this.multi);
       fn.i32(0).set(this.rank);
     }
-    // oldest first; a bucket with a FIFO entry of one value v is taken out as count 1,
-    // n 1, sum 0 + v, min = max = v, without its ring record
+    // oldest first; a bucket with a FIFO entry is taken out as the record of its one or
+    // two values (count, n, sum (0 + a) + b, min, max), without its ring record
     this.fromSlot(this.sel, g.nb);
     this.walk(g.nb);
     if (fifo) {
       this.fifoValue(g);
       fn.get(this.val).get(this.val).op(Op.f64Eq).if();
-      if (readsMin) fn.get(this.val).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
-      if (readsMax) fn.get(this.val).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
-      if (hasCnt) fn.get(a.cnt).f64(1).op(Op.f64Sub).set(a.cnt);
+      this.entryRecord(g, true, true);
+      if (readsMin) fn.get(this.lo).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (readsMax) fn.get(this.hi).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (hasCnt) fn.get(a.cnt).get(this.k1).op(Op.f64Sub).set(a.cnt);
       if (hasSum) {
-        fn.get(a.n).f64(1).op(Op.f64Sub).set(a.n);
-        fn.get(a.drift).get(a.sum).get(this.val).f64(0).op(Op.f64Add).op(Op.f64Sub).tee(a.sum)
+        fn.get(a.n).get(this.k1).op(Op.f64Sub).set(a.n);
+        fn.get(a.drift).get(a.sum).get(this.s1).op(Op.f64Sub).tee(a.sum)
           .op(Op.f64Abs).f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).set(a.drift);
       }
       fn.br(1).end();
@@ -299,15 +342,16 @@ export class CacheEmitter {
     // first/last values start as the identities' zeroes (resetBlock zeroes the block)
     if (hasFl) fn.f64(Infinity).set(a.ft).f64(0).set(a.fv).f64(-Infinity).set(a.lt).f64(0).set(a.lv);
     // oldest first, the FIFO header as the take-out left it (a FIFO group has min/max and
-    // no first/last: an entry of one value folds as a record min = max = v)
+    // no first/last: an entry folds as the record of its one or two values)
     this.fromSlot(this.rest, g.nb);
     if (hasFifo(g)) fn.i32(0).set(this.rank);
     this.walk(g.nb);
     if (hasFifo(g)) {
       this.fifoValue(g);
       fn.get(this.val).get(this.val).op(Op.f64Eq).if();
-      fn.get(this.val).get(a.mn).op(Op.f64Lt).if().get(this.val).set(a.mn).end();
-      fn.get(this.val).get(a.mx).op(Op.f64Gt).if().get(this.val).set(a.mx).end();
+      this.entryRecord(g, false, false);
+      fn.get(this.lo).get(a.mn).op(Op.f64Lt).if().get(this.lo).set(a.mn).end();
+      fn.get(this.hi).get(a.mx).op(Op.f64Gt).if().get(this.hi).set(a.mx).end();
       fn.br(1).end();
     }
     fn.get(this.slot);
@@ -395,14 +439,39 @@ export class CacheEmitter {
     fn.get(P_DEV).i32(1).get(this.pos).op(Op.i32Shl).mem(Op.i32Store8, fifoOf(g) + L.FH_NEWEST);
     fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
       .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
-    fn.else();
-    // a second value in the newest bucket: its entry, the last, no longer describes it
-    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_NEWEST).op(Op.i32Or)
-      .mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
+    // a second value the position's previous entry left behind (it went missing) is freed
+    this.fifoSecond(g);
+    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
+    this.freeSecond(g);
     fn.end();
     fn.else();
-    // into an earlier bucket (a late event): no entry is kept
-    fn.get(P_DEV).get(this.occ).get(this.sel).op(Op.i64Or).op(Op.i64Popcnt).op(Op.i32WrapI64).i32(16).op(Op.i32Shl).mem(Op.i32Store, fifoOf(g));
+    // one more value in the newest bucket (the last entry, when there is one; `head` holds
+    // the newest position's bit here)
+    this.fifoGet(g, L.FH_NEWEST, this.head);
+    this.fifoGet(g, L.FH_MULTI, this.multi);
+    fn.block();
+    fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_COUNT).op(Op.i32Eqz).get(this.multi).get(this.head).op(Op.i32And).op(Op.i32Or).brIf(0);
+    fn.get(this.head).op(Op.i32Ctz).set(this.pos);
+    this.fifoSecond(g);
+    // its second: kept in a free second-value slot
+    fn.get(this.sec).i32(-1).op(Op.i32Eq).get(v).get(v).op(Op.f64Eq).op(Op.i32And).if();
+    for (let i = 0; i < L.FIFO_SECONDS; i++) {
+      fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_OWNER + i).op(Op.i32Eqz).if();
+      fn.get(P_DEV).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_SECOND_VALUES + 8 * i);
+      fn.get(P_DEV).get(this.pos).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_OWNER + i);
+      fn.br(2).end();
+    }
+    fn.end();
+    // a third value, a second with no free slot, or a NaN: the ring record counts from now on
+    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
+    this.freeSecond(g);
+    fn.end();
+    fn.get(P_DEV).get(this.multi).get(this.head).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
+    fn.end();
+    fn.end();
+    fn.else();
+    // into an earlier bucket (a late event): no entry is kept, every second-value slot free
+    fn.get(P_DEV).get(this.occ).get(this.sel).op(Op.i64Or).op(Op.i64Popcnt).i64(16n).op(Op.i64Shl).mem(Op.i64Store, fifoOf(g));
     fn.end();
   }
 }
