@@ -1,4 +1,4 @@
-// What the value FIFO of a window cache (assembly/kernel/window-cache.ts) promises, checked
+// What the value FIFO of a window cache (assembly/kernel/window-fifo.ts) promises, checked
 // from the outside: for every device and every group with a FIFO and a live cache record,
 // the FIFO accounts for each occupied bucket of the cached window once (missing + entries =
 // occupied), every entry not marked multi holds the values its bucket's ring record was

@@ -16,15 +16,15 @@
 import {
   PG_NB, PG_BUCKET_MS, PG_BLOCK_OFF, PG_REC_BYTES, PG_MASK, PG_CACHE_OFF, PG_FLAGS, GF_SLIDES, GF_READS_MIN, GF_READS_MAX,
   BLK_CNT, BLK_SUM, BLK_MINMAX, BLK_FIRSTLAST, BLK_MOM, BLK_LSQ, BLK_LSQ2, PG_INV_BUCKET_MS, PG_WINDOW_SEC,
-  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, GF_FIFO, CT_FIFO, FIFO_K, FIFO_VALUES, FIFO_SECONDS, FIFO_SECOND_VALUES, FH_COUNT, FH_MULTI, FH_NEWEST, FH_OWNER,
+  CT_DRIFT, CT_OCCUPIED, SUM_DRIFT_LIMIT, SUM_ROUNDING, GF_FIFO, CT_FIFO, FIFO_VALUES, FIFO_SECOND_VALUES, FH_OWNER,
 } from '../layout';
 import { FN_COUNT, FN_SUM, FN_AVG, FN_MIN, FN_MAX, FN_STDDEV, FN_DELTA, FN_RATE, FN_DERIV, FN_DERIV2, FN_RATE_DERIV, FN_RATE_DERIV2 } from './fns';
 import { ID_TAG, floorDiv, recordIn, ringOf, ringSlot } from './groups';
 import { resetBlock, resetRecord } from './blocks';
 import { quadraticCurvature, rateFit } from './query';
 import { K_CACHES_LIVE } from './private';
+import { FK, fifoAdded, fifoHeader, fifoPos, fifoSecond } from './window-fifo';
 
-const FK = <u32>FIFO_K;
 
 @inline
 function blockOff(g: usize, b: i32): usize {
@@ -146,31 +146,9 @@ function fill(g: usize, d: usize, c: usize, lo: i64, hi: i64, bucketMs: f64): vo
 // CT_DRIFT (layout.ts), an f64 bound on how far the cached sum may be from the exact sum of
 // the window's bucket sums (a fill stores it negated: the record is then exactly what a scan
 // gives; the first change makes it positive), and CT_OCCUPIED, a u64 with bit s set when
-// ring slot s holds a bucket of the cached window (groups with nb ≤ 64).
-//
-// GF_FIFO groups (encode-plan.ts: rules read them, their blocks are counts, sums and
-// min/max) keep a *value FIFO* after the trailer (CT_FIFO): on a sparse stream the bucket
-// that leaves a sliding window was written minutes earlier, and reading its ring record
-// was the rules path's largest cost (docs/rule-vm.md). A bucket that holds one value v is
-// the record (count 1, n 1, sum 0 + v, min = max = v), and one of two values a, b is too
-// (count 2, sum (0 + a) + b, min and max of the two), so the FIFO keeps the values of the
-// newest occupied buckets, oldest first, in FIFO_K entries of the hot prefix, and the second
-// values of up to FIFO_SECONDS of them:
-//   FH_HEAD    position of the oldest entry,
-//   FH_COUNT   k, entries,
-//   FH_MISSING m, oldest occupied buckets with no entry (m + k = occupied buckets),
-//   FH_MULTI   bit p: the bucket at position p is read from its ring record (a third
-//              value, a second with no free slot, or a NaN),
-//   FH_NEWEST  1 << position of the last entry appended: only the newest bucket gets more
-//              values (an entry appended has no owner and no multi bit),
-//   FH_OWNER   per second-value slot, 1 + the position whose second value it holds (0:
-//              free); freed when that entry leaves, gets a third value or its position is
-//              reused.
-// In bucket order, occupied bucket j ≥ m sits at position (head + j − m) mod FIFO_K. A new
-// newest bucket is appended (the oldest entry becomes "missing" when the FIFO is full); a
-// fill, or an event into an earlier bucket than the newest (late), leaves every bucket to
-// the ring (m = occupied, k = 0, every slot free); take-outs remove the oldest. The compiled upkeep keeps
-// it byte for byte as here (src/kernel/rules-jit/cache-ops.ts).
+// ring slot s holds a bucket of the cached window (groups with nb ≤ 64). GF_FIFO groups keep
+// a value FIFO after it (window-fifo.ts).
+
 
 /**
  * updateGroup added an in-window event to its bucket record `rec` (ring slot `slot`) and to
@@ -187,71 +165,6 @@ export function cacheAdded(g: usize, mask: u32, c: usize, rec: usize, slot: u64,
     store<f64>(t + CT_DRIFT, Math.abs(load<f64>(t + CT_DRIFT)) + (Math.abs(load<f64>(c + o)) + Math.abs(load<f64>(rec + o))) * SUM_ROUNDING);
   }
   if ((load<u32>(g + PG_FLAGS) & GF_FIFO) != 0) fifoAdded(t + CT_FIFO, occ, <u64>1 << slot, v, newest);
-}
-
-/** A FIFO header word: head, count, missing, multi bits (one byte each, FH_*); stored as a u64, newest and owners 0. */
-// @ts-ignore: decorator
-@inline
-export function fifoHeader(head: u32, count: u32, missing: u32, multi: u32): u32 {
-  return head | (count << 8) | (missing << 16) | (multi << 24);
-}
-
-/** The second-value slot that FIFO position `p` owns, or −1. */
-// @ts-ignore: decorator
-@inline
-function fifoSecond(f: usize, p: u32): i32 {
-  const o = p + 1;
-  return <u32>load<u8>(f + FH_OWNER) == o ? 0 : <u32>load<u8>(f + FH_OWNER + 1) == o ? 1 : -1;
-}
-
-/**
- * The value FIFO `f` after value `v` went into the cached window's ring slot `bit` (`occ`:
- * the occupied slots before it); `newest`: the event is in the window's last bucket.
- */
-function fifoAdded(f: usize, occ: u64, bit: u64, v: f64, newest: bool): void {
-  // into an earlier bucket (a late event): no entry is kept, every bucket reads its ring
-  if (!newest) { store<u64>(f, fifoHeader(0, 0, <u32>popcnt(occ | bit), 0)); return; }
-  if ((occ & bit) != 0) {
-    // one more value in the newest bucket (the last entry, when there is one)
-    const nm = <u32>load<u8>(f + FH_NEWEST), multi = <u32>load<u8>(f + FH_MULTI);
-    if (load<u8>(f + FH_COUNT) == 0 || (multi & nm) != 0) return;
-    const p = <u32>ctz(nm);
-    const sec = fifoSecond(f, p);
-    if (sec < 0 && v == v) {
-      // its second: kept in a free second-value slot
-      for (let i: u32 = 0; i < <u32>FIFO_SECONDS; i++) {
-        if (load<u8>(f + FH_OWNER + i) != 0) continue;
-        store<f64>(f + FIFO_SECOND_VALUES + (<usize>i << 3), v);
-        store<u8>(f + FH_OWNER + i, <u8>(p + 1));
-        return;
-      }
-    }
-    // a third value, a second with no free slot, or a NaN: the ring record counts from now on
-    if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
-    store<u8>(f + FH_MULTI, <u8>(multi | nm));
-    return;
-  }
-  const hd = load<u32>(f);
-  let head = hd & 0xff, k = (hd >> 8) & 0xff, missing = (hd >> 16) & 0xff;
-  const multi = hd >>> 24;
-  let p: u32;
-  if (k < FK) {
-    p = head + k;
-    if (p >= FK) p -= FK;
-    k++;
-  } else {
-    // full: the oldest entry's bucket is read from its ring from now on
-    p = head;
-    head = head == FK - 1 ? 0 : head + 1;
-    missing++;
-  }
-  store<f64>(f + FIFO_VALUES + (<usize>p << 3), v);
-  store<u8>(f + FH_NEWEST, <u8>(<u32>1 << p));
-  // a second value the position's previous entry left behind (it went missing) is freed
-  const sec = fifoSecond(f, p);
-  if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
-  // a NaN makes a record whose min and max stay at their identities: not a single value
-  store<u32>(f, fifoHeader(head, k, missing, (multi & ~(1 << p)) | (<u32>(v != v) << p)));
 }
 
 /** `bits` of a ring of nb ≤ 64 slots rotated so that slot `first` is bit 0: ctz then walks them in bucket order. */
@@ -400,20 +313,6 @@ function takeOut(g: usize, d: usize, c: usize, flags: u32, first: i64, nb: i64, 
 function slotAt(bits: u64, first: i64, nb: i64): i64 {
   const s = first + <i64>ctz(bits);
   return s >= nb ? s - nb : s;
-}
-
-/**
- * The FIFO position of occupied bucket `j` (bucket order; `hd` the FIFO header) when its
- * entry describes it; −1 when its ring record must be read (missing, or multi).
- */
-// @ts-ignore: decorator
-@inline
-function fifoPos(hd: u32, j: u32): i32 {
-  const missing = (hd >> 16) & 0xff;
-  if (j < missing) return -1;
-  let p = (hd & 0xff) + j - missing;
-  if (p >= FK) p -= FK;
-  return ((hd >>> (24 + p)) & 1) != 0 ? -1 : <i32>p;
 }
 
 /**

@@ -14,7 +14,7 @@ import { DamperError } from '../../errors.js';
 const P_DEV = 0;
 export const ID_TAG = -(2n ** 63n);
 export const has = (g: Group, b: number): boolean => (g.mask & (1 << b)) !== 0;
-/** True for a group with a value FIFO (encode-plan.ts, window-cache.ts); its offset in the device block. */
+/** True for a group with a value FIFO (encode-plan.ts, window-fifo.ts); its offset in the device block. */
 const hasFifo = (g: Group): boolean => (g.flags & L.GF_FIFO) !== 0;
 const fifoOf = (g: Group): number => g.cache + g.recBytes + L.CT_FIFO;
 /** Blocks a sliding group may have (GF_SLIDES rules out moments and fits). */
@@ -47,7 +47,7 @@ export class CacheEmitter {
   private readonly addr: number;
   private readonly ext: number;
   private readonly tmp: number;
-  // the value FIFO (window-cache.ts): header fields, the walk's bucket rank and position
+  // the value FIFO (window-fifo.ts): header fields, the walk's bucket rank and position
   private readonly bits: number;
   private readonly slot: number;
   private readonly head: number;
@@ -416,7 +416,7 @@ export class CacheEmitter {
     if (hasFifo(g)) this.fifoAdded(g, v, newest);
   }
 
-  /** fifoAdded (window-cache.ts) of value `v` (local), `occ`/`sel` as cacheAdded left them; `newest` pushes the i32 condition. */
+  /** fifoAdded (window-fifo.ts) of value `v` (local), `occ`/`sel` as cacheAdded left them; `newest` pushes the i32 condition. */
   private fifoAdded(g: Group, v: number, newest: () => void): void {
     const fn = this.fn;
     const K = L.FIFO_K;
