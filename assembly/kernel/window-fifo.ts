@@ -21,7 +21,7 @@
 // newest bucket is appended (the oldest entry becomes "missing" when the FIFO is full); a
 // fill, or an event into an earlier bucket than the newest (late), leaves every bucket to
 // the ring (m = occupied, k = 0, every slot free); take-outs (window-cache.ts) remove the
-// oldest. The compiled upkeep keeps it byte for byte as here (rules-jit/cache-ops.ts).
+// oldest. The compiled upkeep keeps it byte for byte as here (rules-jit/fifo-ops.ts).
 
 import { FIFO_K, FIFO_SECONDS, FIFO_VALUES, FIFO_SECOND_VALUES, FH_COUNT, FH_MULTI, FH_NEWEST, FH_OWNER } from '../layout';
 

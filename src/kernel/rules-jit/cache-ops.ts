@@ -9,14 +9,12 @@ import * as L from '../../../assembly/layout.js';
 import { F64, FunctionBody, I32, I64, Op, type ValType } from '../wasm-writer.js';
 import type { Group } from './read-program.js';
 import { DamperError } from '../../errors.js';
+import { FifoEmitter, hasFifo } from './fifo-ops.js';
 
 /** The device block: parameter 0 of both compiled functions. */
 const P_DEV = 0;
 export const ID_TAG = -(2n ** 63n);
 export const has = (g: Group, b: number): boolean => (g.mask & (1 << b)) !== 0;
-/** True for a group with a value FIFO (encode-plan.ts, window-fifo.ts); its offset in the device block. */
-const hasFifo = (g: Group): boolean => (g.flags & L.GF_FIFO) !== 0;
-const fifoOf = (g: Group): number => g.cache + g.recBytes + L.CT_FIFO;
 /** Blocks a sliding group may have (GF_SLIDES rules out moments and fits). */
 const SLIDING_BLOCKS = (1 << L.BLK_CNT) | (1 << L.BLK_SUM) | (1 << L.BLK_MINMAX) | (1 << L.BLK_FIRSTLAST) | (1 << L.BLK_RFIT);
 
@@ -47,22 +45,10 @@ export class CacheEmitter {
   private readonly addr: number;
   private readonly ext: number;
   private readonly tmp: number;
-  // the value FIFO (window-fifo.ts): header fields, the walk's bucket rank and position
+  // the walk of buckets in bucket order (fromSlot, walk)
   private readonly bits: number;
   private readonly slot: number;
-  private readonly head: number;
-  private readonly count: number;
-  private readonly missing: number;
-  private readonly multi: number;
-  private readonly rank: number;
-  private readonly pos: number;
-  private readonly val: number;
-  // an entry's second-value slot (−1: none) and the record it stands for: min, max, count, sum
-  private readonly sec: number;
-  private readonly lo: number;
-  private readonly hi: number;
-  private readonly k1: number;
-  private readonly s1: number;
+  private readonly fifo: FifoEmitter;
   private readonly acc: { cnt: number; n: number; sum: number; drift: number; mn: number; mx: number; ft: number; fv: number; lt: number; lv: number };
 
   constructor(private readonly fn: FunctionBody) {
@@ -71,8 +57,7 @@ export class CacheEmitter {
     this.q = l(F64); this.m = l(I64); this.first = l(I64); this.leaving = l(I64);
     this.occ = l(I64); this.sel = l(I64); this.rest = l(I64); this.addr = l(I32); this.ext = l(I32); this.tmp = l(F64);
     this.bits = l(I64); this.slot = l(I64);
-    this.head = l(I32); this.count = l(I32); this.missing = l(I32); this.multi = l(I32); this.rank = l(I32); this.pos = l(I32); this.val = l(F64);
-    this.sec = l(I32); this.lo = l(F64); this.hi = l(F64); this.k1 = l(F64); this.s1 = l(F64);
+    this.fifo = new FifoEmitter(fn);
     this.acc = { cnt: l(F64), n: l(F64), sum: l(F64), drift: l(F64), mn: l(F64), mx: l(F64), ft: l(F64), fv: l(F64), lt: l(F64), lv: l(F64) };
   }
 
@@ -152,7 +137,7 @@ export class CacheEmitter {
       fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
     }
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
-    if (hasFifo(g)) fn.get(P_DEV).i64(0n).mem(Op.i64Store, fifoOf(g));
+    if (hasFifo(g)) this.fifo.reset(g);
   }
 
   /** `bits` := local `x` rotated so that ring slot `first` is bit 0 (window-cache.ts fromSlot: bucket order). */
@@ -171,71 +156,6 @@ export class CacheEmitter {
     fn.get(this.first).get(this.bits).op(Op.i64Ctz).op(Op.i64Add).tee(this.slot).i64(BigInt(nb)).op(Op.i64GeS)
       .if().get(this.slot).i64(BigInt(nb)).op(Op.i64Sub).set(this.slot).end();
     fn.get(this.bits).get(this.bits).i64(1n).op(Op.i64Sub).op(Op.i64And).set(this.bits);
-  }
-
-  // The FIFO header is read and written a byte field at a time (FH_*): the same bytes as
-  // the kernel's fifoHeader word, in fewer instructions than packing it.
-  /** Local `to` := header byte `field` of group `g`'s FIFO. */
-  private fifoGet(g: Group, field: number, to: number): void {
-    this.fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + field).set(to);
-  }
-
-  /** Header byte `field` of group `g`'s FIFO := local `from`. */
-  private fifoPut(g: Group, field: number, from: number): void {
-    this.fn.get(P_DEV).get(from).mem(Op.i32Store8, fifoOf(g) + field);
-  }
-
-  /** pos := (head + rank − missing) mod FIFO_K (rank ≥ missing). */
-  private fifoPos(): void {
-    const fn = this.fn;
-    fn.get(this.head).get(this.rank).op(Op.i32Add).get(this.missing).op(Op.i32Sub).tee(this.pos).i32(L.FIFO_K).op(Op.i32GeU)
-      .if().get(this.pos).i32(L.FIFO_K).op(Op.i32Sub).set(this.pos).end();
-  }
-
-  /** val := fifoValue of occupied bucket `rank` (NaN: read its ring record), then rank + 1. */
-  private fifoValue(g: Group): void {
-    const fn = this.fn;
-    fn.get(this.rank).get(this.missing).op(Op.i32LtU).if(F64).f64(NaN).else();
-    this.fifoPos();
-    fn.get(this.multi).get(this.pos).op(Op.i32ShrU).i32(1).op(Op.i32And)
-      .if(F64).f64(NaN).else().get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).mem(Op.f64Load, fifoOf(g) + L.FIFO_VALUES).end();
-    fn.end().set(this.val);
-    fn.get(this.rank).i32(1).op(Op.i32Add).set(this.rank);
-  }
-
-  /** sec := the second-value slot that position `pos` owns, or −1 (fifoSecond). */
-  private fifoSecond(g: Group): void {
-    const fn = this.fn;
-    for (let i = 0; i < L.FIFO_SECONDS; i++) {
-      fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_OWNER + i).get(this.pos).i32(1).op(Op.i32Add).op(Op.i32Eq).if(I32).i32(i).else();
-    }
-    fn.i32(-1);
-    for (let i = 0; i < L.FIFO_SECONDS; i++) fn.end();
-    fn.set(this.sec);
-  }
-
-  /** Frees second-value slot `sec` (a local). */
-  private freeSecond(g: Group): void {
-    this.fn.get(this.sec).get(P_DEV).op(Op.i32Add).i32(0).mem(Op.i32Store8, fifoOf(g) + L.FH_OWNER);
-  }
-
-  /**
-   * lo, hi (and k1, s1 when `counts`) := the min, max (count, sum) of the record that FIFO
-   * entry `pos` with value `val` stands for: one value, or two with its second-value slot
-   * (sec := it, −1 without; freed when `free`).
-   */
-  private entryRecord(g: Group, counts: boolean, free: boolean): void {
-    const fn = this.fn;
-    fn.get(this.val).tee(this.lo).set(this.hi);
-    if (counts) fn.f64(1).set(this.k1).get(this.val).f64(0).op(Op.f64Add).set(this.s1);
-    this.fifoSecond(g);
-    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
-    fn.get(this.sec).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).mem(Op.f64Load, fifoOf(g) + L.FIFO_SECOND_VALUES).set(this.tmp);
-    fn.get(this.tmp).get(this.lo).op(Op.f64Lt).if().get(this.tmp).set(this.lo).end();
-    fn.get(this.tmp).get(this.hi).op(Op.f64Gt).if().get(this.tmp).set(this.hi).end();
-    if (counts) fn.f64(2).set(this.k1).get(this.s1).get(this.tmp).op(Op.f64Add).set(this.s1);
-    if (free) this.freeSecond(g);
-    fn.end();
   }
 
   /** Address of the ring record in slot `slot` (an i64 on the stack) into local `addr`. */
@@ -263,26 +183,20 @@ export class CacheEmitter {
     const extremes = readsMin || readsMax || hasFl;
     const fifo = hasFifo(g);
     if (extremes) fn.i32(0).set(this.ext);
-    if (fifo) {
-      this.fifoGet(g, L.FH_HEAD, this.head);
-      this.fifoGet(g, L.FH_MISSING, this.missing);
-      this.fifoGet(g, L.FH_MULTI, this.multi);
-      fn.i32(0).set(this.rank);
-    }
+    if (fifo) this.fifo.beginTakeOut(g);
     // oldest first; a bucket with a FIFO entry is taken out as the record of its one or
     // two values (count, n, sum (0 + a) + b, min, max), without its ring record
     this.fromSlot(this.sel, g.nb);
     this.walk(g.nb);
     if (fifo) {
-      this.fifoValue(g);
-      fn.get(this.val).get(this.val).op(Op.f64Eq).if();
-      this.entryRecord(g, true, true);
-      if (readsMin) fn.get(this.lo).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
-      if (readsMax) fn.get(this.hi).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
-      if (hasCnt) fn.get(a.cnt).get(this.k1).op(Op.f64Sub).set(a.cnt);
+      const e = this.fifo;
+      e.ifEntry(g, true, true);
+      if (readsMin) fn.get(e.lo).get(a.mn).op(Op.f64Le).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (readsMax) fn.get(e.hi).get(a.mx).op(Op.f64Ge).get(this.ext).op(Op.i32Or).set(this.ext);
+      if (hasCnt) fn.get(a.cnt).get(e.k1).op(Op.f64Sub).set(a.cnt);
       if (hasSum) {
-        fn.get(a.n).get(this.k1).op(Op.f64Sub).set(a.n);
-        fn.get(a.drift).get(a.sum).get(this.s1).op(Op.f64Sub).tee(a.sum)
+        fn.get(a.n).get(e.k1).op(Op.f64Sub).set(a.n);
+        fn.get(a.drift).get(a.sum).get(e.s1).op(Op.f64Sub).tee(a.sum)
           .op(Op.f64Abs).f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).set(a.drift);
       }
       fn.br(1).end();
@@ -308,19 +222,7 @@ export class CacheEmitter {
       fn.get(P_DEV).get(a.n).mem(Op.f64Store, c + oSum).get(P_DEV).get(a.sum).mem(Op.f64Store, c + oSum + 8);
       fn.get(P_DEV).get(a.drift).mem(Op.f64Store, t + L.CT_DRIFT);
     }
-    if (fifo) {
-      // the leaving buckets are the oldest: first the missing ones, then the oldest entries
-      // (pos: how many left, then how many entries)
-      fn.get(this.sel).op(Op.i64Popcnt).op(Op.i32WrapI64).set(this.pos);
-      fn.get(this.missing).get(this.pos).op(Op.i32LtU).if();
-      fn.get(this.pos).get(this.missing).op(Op.i32Sub).set(this.pos).i32(0).set(this.missing);
-      fn.get(this.head).get(this.pos).op(Op.i32Add).tee(this.head).i32(L.FIFO_K).op(Op.i32GeU)
-        .if().get(this.head).i32(L.FIFO_K).op(Op.i32Sub).set(this.head).end();
-      this.fifoPut(g, L.FH_HEAD, this.head);
-      fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_COUNT).get(this.pos).op(Op.i32Sub).mem(Op.i32Store8, fifoOf(g) + L.FH_COUNT);
-      fn.else().get(this.missing).get(this.pos).op(Op.i32Sub).set(this.missing).end();
-      this.fifoPut(g, L.FH_MISSING, this.missing);
-    }
+    if (fifo) this.fifo.takenOut(g, this.sel);
     if (extremes) {
       fn.get(this.ext).if();
       this.mergeExtremes(g);
@@ -344,14 +246,13 @@ export class CacheEmitter {
     // oldest first, the FIFO header as the take-out left it (a FIFO group has min/max and
     // no first/last: an entry folds as the record of its one or two values)
     this.fromSlot(this.rest, g.nb);
-    if (hasFifo(g)) fn.i32(0).set(this.rank);
+    if (hasFifo(g)) this.fifo.beginMerge();
     this.walk(g.nb);
     if (hasFifo(g)) {
-      this.fifoValue(g);
-      fn.get(this.val).get(this.val).op(Op.f64Eq).if();
-      this.entryRecord(g, false, false);
-      fn.get(this.lo).get(a.mn).op(Op.f64Lt).if().get(this.lo).set(a.mn).end();
-      fn.get(this.hi).get(a.mx).op(Op.f64Gt).if().get(this.hi).set(a.mx).end();
+      const e = this.fifo;
+      e.ifEntry(g, false, false);
+      fn.get(e.lo).get(a.mn).op(Op.f64Lt).if().get(e.lo).set(a.mn).end();
+      fn.get(e.hi).get(a.mx).op(Op.f64Gt).if().get(e.hi).set(a.mx).end();
       fn.br(1).end();
     }
     fn.get(this.slot);
@@ -413,65 +314,6 @@ export class CacheEmitter {
         .get(P_DEV).mem(Op.f64Load, g.cache + g.blockOff[L.BLK_SUM] + 8).op(Op.f64Abs).get(bucketSum).op(Op.f64Abs).op(Op.f64Add)
         .f64(L.SUM_ROUNDING).op(Op.f64Mul).op(Op.f64Add).mem(Op.f64Store, t + L.CT_DRIFT);
     }
-    if (hasFifo(g)) this.fifoAdded(g, v, newest);
-  }
-
-  /** fifoAdded (window-fifo.ts) of value `v` (local), `occ`/`sel` as cacheAdded left them; `newest` pushes the i32 condition. */
-  private fifoAdded(g: Group, v: number, newest: () => void): void {
-    const fn = this.fn;
-    const K = L.FIFO_K;
-    newest();
-    fn.if();
-    fn.get(this.occ).get(this.sel).op(Op.i64And).op(Op.i64Eqz).if();
-    this.fifoGet(g, L.FH_HEAD, this.head);
-    this.fifoGet(g, L.FH_COUNT, this.count);
-    // a new newest bucket: appended (when full, the oldest entry becomes missing)
-    fn.get(this.count).i32(K).op(Op.i32LtU).if();
-    fn.get(this.head).get(this.count).op(Op.i32Add).tee(this.pos).i32(K).op(Op.i32GeU).if().get(this.pos).i32(K).op(Op.i32Sub).set(this.pos).end();
-    fn.get(P_DEV).get(this.count).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_COUNT);
-    fn.else();
-    fn.get(this.head).set(this.pos);
-    fn.get(this.head).i32(1).op(Op.i32Add).tee(this.head).i32(K).op(Op.i32GeU).if().i32(0).set(this.head).end();
-    this.fifoPut(g, L.FH_HEAD, this.head);
-    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MISSING).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_MISSING);
-    fn.end();
-    fn.get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_VALUES);
-    fn.get(P_DEV).i32(1).get(this.pos).op(Op.i32Shl).mem(Op.i32Store8, fifoOf(g) + L.FH_NEWEST);
-    fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
-      .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
-    // a second value the position's previous entry left behind (it went missing) is freed
-    this.fifoSecond(g);
-    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
-    this.freeSecond(g);
-    fn.end();
-    fn.else();
-    // one more value in the newest bucket (the last entry, when there is one; `head` holds
-    // the newest position's bit here)
-    this.fifoGet(g, L.FH_NEWEST, this.head);
-    this.fifoGet(g, L.FH_MULTI, this.multi);
-    fn.block();
-    fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_COUNT).op(Op.i32Eqz).get(this.multi).get(this.head).op(Op.i32And).op(Op.i32Or).brIf(0);
-    fn.get(this.head).op(Op.i32Ctz).set(this.pos);
-    this.fifoSecond(g);
-    // its second: kept in a free second-value slot
-    fn.get(this.sec).i32(-1).op(Op.i32Eq).get(v).get(v).op(Op.f64Eq).op(Op.i32And).if();
-    for (let i = 0; i < L.FIFO_SECONDS; i++) {
-      fn.get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_OWNER + i).op(Op.i32Eqz).if();
-      fn.get(P_DEV).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_SECOND_VALUES + 8 * i);
-      fn.get(P_DEV).get(this.pos).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_OWNER + i);
-      fn.br(2).end();
-    }
-    fn.end();
-    // a third value, a second with no free slot, or a NaN: the ring record counts from now on
-    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
-    this.freeSecond(g);
-    fn.end();
-    fn.get(P_DEV).get(this.multi).get(this.head).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
-    fn.end();
-    fn.end();
-    fn.else();
-    // into an earlier bucket (a late event): no entry is kept, every second-value slot free
-    fn.get(P_DEV).get(this.occ).get(this.sel).op(Op.i64Or).op(Op.i64Popcnt).i64(16n).op(Op.i64Shl).mem(Op.i64Store, fifoOf(g));
-    fn.end();
+    if (hasFifo(g)) this.fifo.added(g, v, this.occ, this.sel, newest);
   }
 }
