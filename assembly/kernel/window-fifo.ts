@@ -83,12 +83,13 @@ export function fifoAdded(f: usize, occ: u64, bit: u64, v: f64, newest: bool): v
     p = head;
     head = head == FK - 1 ? 0 : head + 1;
     missing++;
+    // the second value of that entry, if it had one, is freed (only here can a slot
+    // outlive its entry: take-outs, third values and resets free theirs)
+    const sec = fifoSecond(f, p);
+    if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
   }
   store<f64>(f + FIFO_VALUES + (<usize>p << 3), v);
   store<u8>(f + FH_NEWEST, <u8>(<u32>1 << p));
-  // a second value the position's previous entry left behind (it went missing) is freed
-  const sec = fifoSecond(f, p);
-  if (sec >= 0) store<u8>(f + FH_OWNER + sec, 0);
   // a NaN makes a record whose min and max stay at their identities: not a single value
   store<u32>(f, fifoHeader(head, k, missing, (multi & ~(1 << p)) | (<u32>(v != v) << p)));
 }

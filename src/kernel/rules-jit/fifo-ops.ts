@@ -101,16 +101,17 @@ export class FifoEmitter {
     fn.get(this.head).i32(1).op(Op.i32Add).tee(this.head).i32(K).op(Op.i32GeU).if().i32(0).set(this.head).end();
     this.fifoPut(g, L.FH_HEAD, this.head);
     fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MISSING).i32(1).op(Op.i32Add).mem(Op.i32Store8, fifoOf(g) + L.FH_MISSING);
+    // the second value of that entry, if it had one, is freed (only here can a slot
+    // outlive its entry)
+    this.fifoSecond(g);
+    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
+    this.freeSecond(g);
+    fn.end();
     fn.end();
     fn.get(this.pos).i32(3).op(Op.i32Shl).get(P_DEV).op(Op.i32Add).get(v).mem(Op.f64Store, fifoOf(g) + L.FIFO_VALUES);
     fn.get(P_DEV).i32(1).get(this.pos).op(Op.i32Shl).mem(Op.i32Store8, fifoOf(g) + L.FH_NEWEST);
     fn.get(P_DEV).get(P_DEV).mem(Op.i32Load8U, fifoOf(g) + L.FH_MULTI).i32(1).get(this.pos).op(Op.i32Shl).i32(-1).op(Op.i32Xor).op(Op.i32And)
       .get(v).get(v).op(Op.f64Ne).get(this.pos).op(Op.i32Shl).op(Op.i32Or).mem(Op.i32Store8, fifoOf(g) + L.FH_MULTI);
-    // a second value the position's previous entry left behind (it went missing) is freed
-    this.fifoSecond(g);
-    fn.get(this.sec).i32(-1).op(Op.i32Ne).if();
-    this.freeSecond(g);
-    fn.end();
     fn.else();
     // one more value in the newest bucket (the last entry, when there is one; `head` holds
     // the newest position's bit here)
