@@ -208,7 +208,7 @@ export const SUM_ROUNDING = 2.220446049250313e-16;
 // module's functions (src/kernel/kernel.ts) and applyEvents calls them (assembly/rules/jit.ts).
 // Index 0 is AssemblyScript's null.
 export const JIT_SLOT = 1; //              evaluate(dev, state, slot, epoch, ts, τ, now) after every event
-export const JIT_UPKEEP_SLOT = 2; //       upkeep(dev, metric, ts, v, τ) before an event's ring updates
+export const JIT_UPKEEP_SLOT = 2; //       upkeep(dev, metric, ts, v, τ) → late: the event applied to the metric's sliding groups
 
 export const PF_FN = 0; //                u32  FeatureFn
 export const PF_GROUP = 4; //             u32  group index, NO_PREV for last/ewma/age

@@ -2,12 +2,13 @@
 // after events: the same random rule sets and streams through two kernels, one compiling the
 // rules and one interpreting them, must give the same records and leave the same kernel
 // memory, byte for byte — window caches included, so a cache synced or refilled at another
-// moment than the interpreter's would show — and the window caches' value FIFOs must hold
+// moment than the interpreter's would show — and the same counts of applied, late and
+// transition events, and the window caches' value FIFOs must hold
 // what the ring records do (window-fifo-check.ts). test/rules-kernel.test.ts holds the compiled path
 // (the default) to the reference engine.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { HEADER_BASE, P_RULES_OFF, PAGE, STATE_FIRED } from '../assembly/layout.js';
+import { HEADER_BASE, H_EVENTS_APPLIED, H_LATE_EVENTS, H_TRANSITIONS, P_RULES_OFF, PAGE, STATE_FIRED } from '../assembly/layout.js';
 import { RULES_HEADER_BYTES, RR_WHEN } from '../assembly/rules/format.js';
 import { encodeProgram, writeProgram } from '../src/kernel/program.js';
 import { FeatureFn, type Expr, type FeatureSpec, type ProgramSpec, type RuleSpec } from '../src/kernel/program-spec.js';
@@ -42,6 +43,16 @@ function sameMemory(a: WebAssembly.Memory, b: WebAssembly.Memory): string | null
   let i = 0;
   while (x[i] === y[i]) i++;
   return `memory differs at byte ${HEADER_BASE + PAGE + i}`;
+}
+
+/** The header's event counters of the two kernels (the header page is not compared byte for byte), or null when equal. */
+function sameCounters(a: WebAssembly.Memory, b: WebAssembly.Memory): string | null {
+  const x = new DataView(a.buffer), y = new DataView(b.buffer);
+  for (const [name, at] of [['applied', H_EVENTS_APPLIED], ['late', H_LATE_EVENTS], ['transitions', H_TRANSITIONS]] as const) {
+    const u = x.getFloat64(HEADER_BASE + at, true), v = y.getFloat64(HEADER_BASE + at, true);
+    if (u !== v) return `${name} events: ${u} compiled, ${v} interpreted`;
+  }
+  return null;
 }
 
 function run(drafts0: RuleDraft[], steps: Step[], batch: number, outboxBytes: number): string | null {
@@ -89,7 +100,7 @@ function runSpec(
       jit.install(program);
       vm.install(program);
     }
-    const d = sameRecords(a, b) ?? sameMemory(jit.memory, vm.memory) ?? fifoViolation(jit.memory, jit.program);
+    const d = sameRecords(a, b) ?? sameMemory(jit.memory, vm.memory) ?? sameCounters(jit.memory, vm.memory) ?? fifoViolation(jit.memory, jit.program);
     if (d) return `after step ${i} (${s.kind}): ${d}`;
   }
   return null;

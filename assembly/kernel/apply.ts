@@ -4,7 +4,7 @@
 import {
   HEADER_BASE, H_BATCH_BASE, H_BATCH_CAP, H_OUT_LEN, H_OUT_SIZE, H_EVENTS_APPLIED, H_LATE_EVENTS,
   H_ACTIVE_EPOCH, JIT_SLOT, JIT_UPKEEP_SLOT, BATCH_EVENT_BYTES, BE_SLOT, BE_METRIC, BE_TS, BE_VALUE,
-  D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS,
+  D_FLAGS, D_TAU, DF_CLOCK, DF_EXISTS, PL_N_METRICS, PL_METRICS_OFF, PL_GROUPS_OFF, PM_BYTES, PG_BYTES, PM_FIRST_GROUP, PM_N_GROUPS, PM_FIRST_SCALAR, PM_N_SCALARS, PG_FLAGS, GF_SLIDES,
 } from '../layout';
 import { rulesEvaluate } from '../rules/index';
 import { blockIn, deviceFor, touchDevice } from './devices';
@@ -12,7 +12,7 @@ import { updateGroup } from './groups';
 import { updateScalar } from './scalars';
 import { planFeature, planScalar } from './plan';
 import { touchEvents, touching, TOUCH_CHUNK } from './touch';
-import { K_PLAN, K_RULES, K_CACHES_LIVE, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP } from './private';
+import { K_PLAN, K_RULES, K_MAX_OUT, K_RULE_OFF, K_PER_PAGE, K_PAGE_MAGIC, K_STRIDE, K_DIR, K_DIR_CAP } from './private';
 
 // Beyond ±1e16 ms (±300,000 years) bucket ids stop being exact integers.
 const TS_LIMIT: f64 = 1e16;
@@ -88,12 +88,12 @@ export function applyEvents(from: i32, to: i32, nowMs: f64, jit: bool): i32 {
       const m = metrics + <usize>metric * PM_BYTES;
       const n = load<u32>(m + PM_N_GROUPS);
       let g = groups + <usize>load<u32>(m + PM_FIRST_GROUP) * PG_BYTES;
-      let isLate = false;
-      // the compiled module keeps the live window caches of the metric's sliding groups,
-      // before the ring records change (a leaving bucket may share the event's ring slot)
-      if (jit && load<u32>(K_CACHES_LIVE) != 0) call_indirect<void>(JIT_UPKEEP_SLOT, <u32>d, metric, ts, v, tau);
+      // the compiled module applies the event to the metric's sliding groups (records and
+      // window caches, as updateGroup with the group's layout as constants); the rest here
+      let isLate = jit && call_indirect<i32>(JIT_UPKEEP_SLOT, <u32>d, metric, ts, v, tau) != 0;
       for (let j: u32 = 0; j < n; j++, g += PG_BYTES) {
-        if (updateGroup(g, d, ts, v, tau, jit)) isLate = true;
+        if (jit && (load<u32>(g + PG_FLAGS) & GF_SLIDES) != 0) continue;
+        if (updateGroup(g, d, ts, v, tau)) isLate = true;
       }
       if (isLate) late += 1;
       const s0 = load<u32>(m + PM_FIRST_SCALAR);

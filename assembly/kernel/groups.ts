@@ -3,7 +3,7 @@
 // bucket (or none: zeroed memory decodes to an id no window contains).
 import {
   PG_NB, PG_BUCKET_MS, PG_MASK, PG_REC_BYTES, PG_STATE_OFF, BLK_RFIT, PG_INV_BUCKET_MS, PG_INV_NB, PG_CACHE_OFF,
-  GROUP_HEADER_BYTES, PG_FLAGS, GF_SLIDES,
+  GROUP_HEADER_BYTES,
 } from '../layout';
 import { addEvent, resetRecord } from './blocks';
 import { cacheAdded, slideCache } from './window-cache';
@@ -37,12 +37,12 @@ export function floorDiv(x: f64, d: f64, inv: f64): f64 {
 }
 
 /**
- * Applies one event to group `g` of device block `d`; returns true when it is late. `jit`:
- * the compiled rules module keeps the window caches of sliding groups (rules/jit.ts), so
- * only those of the other groups are kept here.
+ * Applies one event to group `g` of device block `d`; returns true when it is late. With a
+ * compiled rules module (rules/jit.ts) applyEvents leaves the sliding groups to its `upkeep`
+ * (src/kernel/rules-jit/upkeep.ts: this function with the group's layout as constants).
  */
 @inline
-export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64, jit: bool): bool {
+export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64): bool {
   const bucketMs = load<f64>(g + PG_BUCKET_MS);
   const invB = load<f64>(g + PG_INV_BUCKET_MS);
   const nbf = <f64>load<u32>(g + PG_NB);
@@ -60,7 +60,7 @@ export function updateGroup(g: usize, d: usize, ts: f64, v: f64, tau: f64, jit: 
   // leaves the window), else after the event is written. Until some cache of the program was
   // filled (without rules: never) nothing here touches the device's cache records: reading
   // their tag ahead of the ring record made a features-only event 10–30% slower.
-  const caching = load<u32>(K_CACHES_LIVE) != 0 && !(jit && (load<u32>(g + PG_FLAGS) & GF_SLIDES) != 0);
+  const caching = load<u32>(K_CACHES_LIVE) != 0;
   const cache = d + <usize>load<u32>(g + PG_CACHE_OFF);
   let synced = false, cacheLive = false;
   if ((load<i64>(rec) ^ ID_TAG) != id) {

@@ -5,9 +5,9 @@
 // rulesEvaluate. What the compiled code does not do inline — syncing a window cache, the
 // rarer features, match selectors, reserving a transition record, attribute values of
 // records — it calls these for, with the same semantics as the interpreter (docs/rule-vm.md).
-// The same module keeps the window caches of sliding groups up to date with the events: the
-// host puts its `upkeep` at JIT_UPKEEP_SLOT, applyEvents calls it before the ring records
-// change and updateGroup then leaves those caches alone.
+// The same module applies the events to the sliding groups (bucket records and window
+// caches): the host puts its `upkeep` at JIT_UPKEEP_SLOT, applyEvents calls it for every
+// event and updateGroup runs only for the other groups.
 import { RULES_HEADER_BYTES, RULE_BYTES, RR_MATCH_COUNT } from './format';
 import { K_PLAN, K_RULES } from '../kernel/private';
 import { planGroup } from '../kernel/plan';

@@ -127,15 +127,7 @@ export class CacheEmitter {
   private emptyCache(g: Group): void {
     const fn = this.fn;
     const c = g.cache;
-    for (let o = 8; o < g.recBytes; o += 8) fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + o);
-    if (has(g, L.BLK_MINMAX)) {
-      const p = c + g.blockOff[L.BLK_MINMAX];
-      fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 8);
-    }
-    if (has(g, L.BLK_FIRSTLAST)) {
-      const p = c + g.blockOff[L.BLK_FIRSTLAST];
-      fn.get(P_DEV).f64(Infinity).mem(Op.f64Store, p).get(P_DEV).f64(-Infinity).mem(Op.f64Store, p + 16);
-    }
+    this.resetRecord(g, P_DEV, c);
     fn.get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_DRIFT).get(P_DEV).i64(0n).mem(Op.i64Store, c + g.recBytes + L.CT_OCCUPIED);
     if (hasFifo(g)) this.fifo.reset(g);
   }
@@ -272,31 +264,47 @@ export class CacheEmitter {
     }
   }
 
-  /** addEvent (blocks.ts) of value `v` at time `ts` (locals) to the cache record, for the blocks a sliding group has. */
-  addEvent(g: Group, ts: number, v: number): void {
+  /**
+   * addEvent (blocks.ts) of value `v` at time `ts` (locals) to a record of group `g`, for the
+   * blocks a sliding group has: the cache record (default), or the record at local `base` +
+   * `off` (a ring record).
+   */
+  addEvent(g: Group, ts: number, v: number, base = P_DEV, off = g.cache): void {
     const fn = this.fn;
-    const c = g.cache;
-    const inc = (p: number): void => { fn.get(P_DEV).get(P_DEV).mem(Op.f64Load, p).f64(1).op(Op.f64Add).mem(Op.f64Store, p); };
+    const c = off;
+    const inc = (p: number): void => { fn.get(base).get(base).mem(Op.f64Load, p).f64(1).op(Op.f64Add).mem(Op.f64Store, p); };
     if (has(g, L.BLK_CNT)) inc(c + g.blockOff[L.BLK_CNT]);
     if (has(g, L.BLK_SUM)) {
       const p = c + g.blockOff[L.BLK_SUM];
       inc(p);
-      fn.get(P_DEV).get(P_DEV).mem(Op.f64Load, p + 8).get(v).op(Op.f64Add).mem(Op.f64Store, p + 8);
+      fn.get(base).get(base).mem(Op.f64Load, p + 8).get(v).op(Op.f64Add).mem(Op.f64Store, p + 8);
     }
     if (has(g, L.BLK_MINMAX)) {
       const p = c + g.blockOff[L.BLK_MINMAX];
-      fn.get(v).get(P_DEV).mem(Op.f64Load, p).op(Op.f64Lt).if().get(P_DEV).get(v).mem(Op.f64Store, p).end();
-      fn.get(v).get(P_DEV).mem(Op.f64Load, p + 8).op(Op.f64Gt).if().get(P_DEV).get(v).mem(Op.f64Store, p + 8).end();
+      fn.get(v).get(base).mem(Op.f64Load, p).op(Op.f64Lt).if().get(base).get(v).mem(Op.f64Store, p).end();
+      fn.get(v).get(base).mem(Op.f64Load, p + 8).op(Op.f64Gt).if().get(base).get(v).mem(Op.f64Store, p + 8).end();
     }
     if (has(g, L.BLK_FIRSTLAST)) {
       // earliest: smallest ts, ties keep the first arrival; latest: greatest ts, ties take the latest arrival
       const p = c + g.blockOff[L.BLK_FIRSTLAST];
-      fn.get(ts).get(P_DEV).mem(Op.f64Load, p).op(Op.f64Lt).if()
-        .get(P_DEV).get(ts).mem(Op.f64Store, p).get(P_DEV).get(v).mem(Op.f64Store, p + 8).end();
-      fn.get(ts).get(P_DEV).mem(Op.f64Load, p + 16).op(Op.f64Ge).if()
-        .get(P_DEV).get(ts).mem(Op.f64Store, p + 16).get(P_DEV).get(v).mem(Op.f64Store, p + 24).end();
+      fn.get(ts).get(base).mem(Op.f64Load, p).op(Op.f64Lt).if()
+        .get(base).get(ts).mem(Op.f64Store, p).get(base).get(v).mem(Op.f64Store, p + 8).end();
+      fn.get(ts).get(base).mem(Op.f64Load, p + 16).op(Op.f64Ge).if()
+        .get(base).get(ts).mem(Op.f64Store, p + 16).get(base).get(v).mem(Op.f64Store, p + 24).end();
     }
     if (has(g, L.BLK_RFIT)) inc(c + g.blockOff[L.BLK_RFIT]);
+  }
+
+  /** resetRecord (blocks.ts) of the record at local `base` + `off`: zero, min/max and first/last identities (the id is the caller's). */
+  resetRecord(g: Group, base: number, off: number): void {
+    const fn = this.fn;
+    const mm = has(g, L.BLK_MINMAX) ? off + g.blockOff[L.BLK_MINMAX] : -1;
+    const fl = has(g, L.BLK_FIRSTLAST) ? off + g.blockOff[L.BLK_FIRSTLAST] : -1;
+    for (let p = off + 8; p < off + g.recBytes; p += 8) {
+      if (p === mm || p === fl) fn.get(base).f64(Infinity).mem(Op.f64Store, p);
+      else if (p === mm + 8 || p === fl + 16) fn.get(base).f64(-Infinity).mem(Op.f64Store, p);
+      else fn.get(base).i64(0n).mem(Op.i64Store, p);
+    }
   }
 
   /**

@@ -8,18 +8,19 @@
 // into the kernel for (jitSync, jitFeature, jitMatches, jitEmit, jitAttr), in the
 // interpreter's order, so both give the same records and the same state, byte for byte
 // (test/rules-jit.test.ts). Ticks stay with the interpreter. A second function, `upkeep`,
-// keeps the live window caches of sliding groups as events arrive (upkeep.ts).
+// applies each event to the sliding groups of its metric, bucket records and live window
+// caches alike (upkeep.ts).
 import { MODULE_MAX_PAGES } from '../memory.js';
 import { F64, FunctionBody, I32, ModuleWriter } from '../wasm-writer.js';
 import { Emitter, PARAMS } from './emitter.js';
 import { readProgram } from './read-program.js';
-import { SYNC_PARAMS, UPKEEP_PARAMS, UpkeepEmitter, emitSync } from './upkeep.js';
+import { SYNC_PARAMS, UPKEEP_PARAMS, UPKEEP_RESULTS, UpkeepEmitter, emitSync } from './upkeep.js';
 import { compiledSlides } from './cache-ops.js';
 
 /**
  * The compiled evaluator module of the program active in `memory`; null when the program has
  * no rules. Its exports `evaluate(dev, state, slot, epoch, ts, tau, nowMs)` and
- * `upkeep(dev, metric, ts, v, tau)` have the signatures the kernel's call_indirects use; it
+ * `upkeep(dev, metric, ts, v, tau) → late` have the signatures the kernel's call_indirects use; it
  * imports `env.memory` and the kernel's jit* exports as `kernel.*`.
  */
 export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | null {
@@ -42,7 +43,7 @@ export function compileRulesModule(memory: WebAssembly.Memory): Uint8Array | nul
   m.addFunction(PARAMS, [], fn, 'evaluate');
   const upkeep = new FunctionBody(UPKEEP_PARAMS);
   new UpkeepEmitter(upkeep).emit(program.groups);
-  m.addFunction(UPKEEP_PARAMS, [], upkeep, 'upkeep');
+  m.addFunction(UPKEEP_PARAMS, UPKEEP_RESULTS, upkeep, 'upkeep');
   for (const g of sliding) {
     const body = new FunctionBody(SYNC_PARAMS);
     emitSync(body, g, jitSync);
