@@ -13,7 +13,7 @@ import { TsPortKernel } from '../src/kernel/ts-port.js';
 import type { BenchRow } from './lib/row.js';
 import { describeMachine, textTable } from './lib/table.js';
 
-const BATCH = 1000;
+export const BATCH = 1000;
 const T0 = 1_763_800_000_000;
 const W = 300_000;
 
@@ -27,7 +27,7 @@ export function benchSpec(): ProgramSpec {
 }
 
 /** A timeline of events (BATCH_EVENT_BYTES records): devices drawn by an LCG, each device's clock advancing ~1 s per event. */
-function makeEvents(devices: number, events: number): ArrayBuffer {
+export function makeEvents(devices: number, events: number): ArrayBuffer {
   let seed = 12345;
   const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const clock = new Float64Array(devices).fill(T0);

@@ -31,3 +31,18 @@ it('npm run bench -- --quick --only smoke writes a results file and prints the t
     rmSync(out, { recursive: true, force: true });
   }
 }, 70_000);
+
+it('kernel-ab runs two builds on bench:kernel\'s workload and prints the geometric mean of B/A', () => {
+  const run = spawnSync(process.execPath, ['dist/bench/kernel-ab.js', 'build/damper.wasm', '.', '--devices', '1000', '--runs', '2'], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  expect(run.status).toBe(0);
+  expect(run.stdout.match(/^run +\d+ \((A|B) first\): A [\d.]+ ns\/ev {2}B [\d.]+ ns\/ev {2}B\/A [\d.]+$/gm)).toHaveLength(2);
+  expect(run.stdout).toMatch(/^run +1 \(A first\)/m);
+  expect(run.stdout).toMatch(/^run +2 \(B first\)/m);
+  expect(run.stdout).toMatch(/^B\/A, geometric mean over 2 runs: \d+\.\d{3}$/m);
+  const usage = spawnSync(process.execPath, ['dist/bench/kernel-ab.js', 'build/damper.wasm'], { encoding: 'utf8' });
+  expect(usage.status).toBe(2);
+  expect(usage.stderr).toMatch(/^usage: node dist\/bench\/kernel-ab\.js/);
+}, 70_000);

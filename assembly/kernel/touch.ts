@@ -54,12 +54,7 @@ export function touchEvents(batch: usize, from: i32, to: i32, nMetrics: u32, met
       const id = Math.floor(ts * load<f64>(g + PG_INV_BUCKET_MS));
       const r = id - Math.floor(id * load<f64>(g + PG_INV_NB)) * nb;
       if (!(r >= 0 && r < nb)) continue;
-      const recBytes = <usize>load<u32>(g + PG_REC_BYTES);
-      const rec = d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES + <usize>(<u32>r) * recBytes;
-      // the record's first word, and its last when the record runs into the next line
-      sink ^= load<u64>(rec);
-      const last = rec + recBytes - 8;
-      if ((last ^ rec) >= 64) sink ^= load<u64>(last);
+      sink ^= load<u64>(d + <usize>load<u32>(g + PG_STATE_OFF) + GROUP_HEADER_BYTES + <usize>(<u32>r) * <usize>load<u32>(g + PG_REC_BYTES));
     }
   }
   store<u64>(K_TOUCH, load<u64>(K_TOUCH) ^ sink);
