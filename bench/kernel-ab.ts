@@ -15,17 +15,9 @@ import { createShardMemory } from '../src/kernel/memory.js';
 import { instantiateKernel } from '../src/kernel/kernel.js';
 import { encodeProgram, inactiveProgramSlot, writeProgram } from '../src/kernel/program.js';
 import { BATCH, benchSpec, makeEvents } from './kernel.js';
+import { abSides, arg } from './lib/ab-args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const [pathA, pathB] = process.argv.slice(2, 4);
-if (!pathA || !pathB || pathA.startsWith('--') || pathB.startsWith('--')) {
-  process.stderr.write('usage: node dist/bench/kernel-ab.js A.wasm|A-checkout B.wasm|B-checkout [--devices 10000] [--runs 8]\n');
-  process.exit(2);
-}
+const [pathA, pathB] = abSides('node dist/bench/kernel-ab.js A.wasm|A-checkout B.wasm|B-checkout [--devices 10000] [--runs 8]');
 const wasmOf = (p: string): string => (statSync(p).isDirectory() ? path.resolve(p, 'build/damper.wasm') : p);
 const modules = [pathA, pathB].map((p) => new WebAssembly.Module(readFileSync(wasmOf(p))));
 const devices = Number(arg('--devices', '10000'));

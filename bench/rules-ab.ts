@@ -18,17 +18,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { instantiateKernel } from '../src/kernel/kernel.js';
 import { DENSE_STEP_MS, STEP_MS, measure, setup, spec, type Config, type ProgramEncoder } from './rules.js';
+import { abSides, arg } from './lib/ab-args.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-const [pathA, pathB] = process.argv.slice(2, 4);
-if (!pathA || !pathB || pathA.startsWith('--') || pathB.startsWith('--')) {
-  process.stderr.write('usage: node dist/bench/rules-ab.js A.wasm|A-checkout B.wasm|B-checkout [--rules 0,10] [--runs 3] [--dense] [--quick]\n');
-  process.exit(2);
-}
+const [pathA, pathB] = abSides('node dist/bench/rules-ab.js A.wasm|A-checkout B.wasm|B-checkout [--rules 0,10] [--runs 8] [--dense] [--quick]');
 
 interface Build { module: WebAssembly.Module; encode?: ProgramEncoder; instantiate?: typeof instantiateKernel }
 
