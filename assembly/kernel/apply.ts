@@ -34,8 +34,8 @@ export function applyEvents(from: i32, to: i32, nowMs: f64, jit: bool): i32 {
   const maxOut = <i32>load<u32>(K_MAX_OUT);
   const outSize = load<i32>(HEADER_BASE + H_OUT_SIZE);
   const nMetrics: u32 = plan != 0 ? load<u32>(plan + PL_N_METRICS) : 0;
-  const metrics = plan + <usize>(plan != 0 ? load<u32>(plan + PL_METRICS_OFF) : 0);
-  const groups = plan + <usize>(plan != 0 ? load<u32>(plan + PL_GROUPS_OFF) : 0);
+  const metrics = plan + (plan != 0 ? <usize>load<u32>(plan + PL_METRICS_OFF) : 0);
+  const groups = plan + (plan != 0 ? <usize>load<u32>(plan + PL_GROUPS_OFF) : 0);
   const ruleOff = <usize>load<u32>(K_RULE_OFF);
   const epoch = load<u32>(HEADER_BASE + H_ACTIVE_EPOCH);
   const perPage = load<u32>(K_PER_PAGE);
