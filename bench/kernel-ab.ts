@@ -11,10 +11,8 @@
 // and layout must not differ between the two).
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { createShardMemory } from '../src/kernel/memory.js';
-import { instantiateKernel } from '../src/kernel/kernel.js';
-import { encodeProgram, inactiveProgramSlot, writeProgram } from '../src/kernel/program.js';
-import { BATCH, benchSpec, makeEvents } from './kernel.js';
+import { encodeProgram } from '../src/kernel/program.js';
+import { BATCH, benchSpec, bestNs, makeEvents, wasmKernel } from './kernel.js';
 import { abSides, arg } from './lib/ab-args.js';
 
 const [pathA, pathB] = abSides('node dist/bench/kernel-ab.js A.wasm|A-checkout B.wasm|B-checkout [--devices 10000] [--runs 8]');
@@ -30,19 +28,7 @@ const events = makeEvents(devices, (warm + timed) * BATCH);
 const program = encodeProgram(benchSpec(), 1, null);
 
 /** CPU ns per event of one fresh kernel of `module` over the timed batches. */
-function nsPerEvent(module: WebAssembly.Module): number {
-  const { memory, layout } = createShardMemory({ batchEvents: (warm + timed) * BATCH });
-  new Uint8Array(memory.buffer, layout.batchBase, events.byteLength).set(new Uint8Array(events));
-  const k = instantiateKernel(memory, module);
-  const slot = inactiveProgramSlot(memory);
-  writeProgram(memory, slot, program);
-  k.switchProgram(slot);
-  for (let b = 0; b < warm; b++) k.applyBatch(b * BATCH, (b + 1) * BATCH, 0);
-  const start = process.cpuUsage();
-  for (let b = warm; b < warm + timed; b++) k.applyBatch(b * BATCH, (b + 1) * BATCH, 0);
-  const used = process.cpuUsage(start);
-  return ((used.user + used.system) * 1000) / (timed * BATCH);
-}
+const nsPerEvent = (module: WebAssembly.Module): number => bestNs(() => wasmKernel(events, program, module).run, warm, warm + timed, 1);
 
 process.stdout.write(`A = ${pathA}\nB = ${pathB}\n${devices} devices, ${timed * BATCH} timed events per side and run\n`);
 nsPerEvent(modules[0]); // JIT of both modules' hot functions, untimed

@@ -49,11 +49,26 @@ export function makeEvents(devices: number, events: number): ArrayBuffer {
 type Runner = (from: number, to: number) => void;
 
 /**
+ * A fresh WASM kernel (of `module`, by default this checkout's) with `program` switched in and
+ * `events` in its shard's batch region; `stride` is its device block size in bytes.
+ */
+export function wasmKernel(events: ArrayBuffer, program: Uint8Array, module?: WebAssembly.Module): { run: Runner; stride: number } {
+  const { memory, layout } = createShardMemory({ batchEvents: events.byteLength / L.BATCH_EVENT_BYTES });
+  new Uint8Array(memory.buffer, layout.batchBase, events.byteLength).set(new Uint8Array(events));
+  const k = instantiateKernel(memory, module);
+  const slot = inactiveProgramSlot(memory);
+  writeProgram(memory, slot, program);
+  k.switchProgram(slot);
+  const stride = new DataView(memory.buffer).getUint32(L.HEADER_BASE + L.H_KERNEL_PRIVATE + 16, true);
+  return { run: (from, to) => { k.applyBatch(from, to, 0); }, stride };
+}
+
+/**
  * ns per event over batches [warm, total) after applying [0, warm) untimed (JIT, devices
  * created, rings filled); best of `rounds` fresh runs. Both sides read events where they
  * lie (the shard's batch region, an ArrayBuffer), as the worker's decoder writes them.
  */
-function bestNs(make: () => Runner, warm: number, total: number, rounds: number): number {
+export function bestNs(make: () => Runner, warm: number, total: number, rounds: number): number {
   let best = Infinity;
   for (let r = 0; r < rounds; r++) {
     const run = make();
@@ -81,14 +96,9 @@ export async function runKernelBench(opts: { quick?: boolean } = {}): Promise<Be
     const rounds = opts.quick ? 2 : 5;
     let stride = 0;
     const wasm = (): Runner => {
-      const { memory, layout } = createShardMemory({ batchEvents: total * BATCH });
-      new Uint8Array(memory.buffer, layout.batchBase, events.byteLength).set(new Uint8Array(events));
-      const k = instantiateKernel(memory);
-      const slot = inactiveProgramSlot(memory);
-      writeProgram(memory, slot, program);
-      k.switchProgram(slot);
-      stride = new DataView(memory.buffer).getUint32(L.HEADER_BASE + L.H_KERNEL_PRIVATE + 16, true);
-      return (from, to) => { k.applyBatch(from, to, 0); };
+      const k = wasmKernel(events, program);
+      stride = k.stride;
+      return k.run;
     };
     const port = (): Runner => {
       const p = new TsPortKernel(program, devices);
